@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "ReliabilityLab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lab", targets: ["Lab"]),
+        .library(name: "WireCore", targets: ["WireCore"]),
+        .library(name: "RESP", targets: ["RESP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // OpenSSL for TLS and digests; thin inline shims for its function-like macros.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Linux system interfaces (epoll, eventfd) that the Glibc module leaves out.
+        .target(name: "CWireSystem"),
+        .target(name: "WireCore", dependencies: ["COpenSSL", "CWireSystem"]),
+        .target(
+            name: "RESP",
+            dependencies: ["WireCore", .product(name: "DequeModule", package: "swift-collections")]
+        ),
+        .executableTarget(
+            name: "Lab",
+            dependencies: [
+                "WireCore", "RESP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "WireCoreTests",
+            dependencies: ["WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "RESPTests",
+            dependencies: ["RESP", "WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "RESPIntegrationTests",
+            dependencies: ["RESP", "WireCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Runs a peer benchmark program and returns what it printed.
+enum PeerProcess {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try locate(executable))
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(executable) exited with status \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func locate(_ executable: String) throws -> String {
+        if executable.contains("/") { return executable }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(executable)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw Failure(description: "\(executable) not found on PATH (scripts/setup installs it)")
+    }
+}
+
+/// One benchmark line in the format every `lab bench` prints.
+func printResult(_ name: String, swift: Double, peer: Double, unit: String = "ops/s", extra: String = "") {
+    let ratio = peer > 0 ? swift / peer : 0
+    let line = "RESULT \(name) swift=\(Int(swift.rounded())) peer=\(Int(peer.rounded())) ratio=\(String(format: "%.2f", ratio))"
+    print(line + (extra.isEmpty ? "" : " \(extra)") + "  (\(unit))")
+}

@@ -1,0 +1,2 @@
+// The RESP module: RESP2/RESP3 codec (Codec/), a pipelined client (Client/) and a Redis
+// Cluster client (Cluster/).

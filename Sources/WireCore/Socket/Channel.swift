@@ -1,0 +1,510 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// A TCP connection (optionally TLS) owned by an event loop.
+///
+/// Reads happen on the loop thread: on each readiness edge the channel drains the socket into
+/// its reusable `InboundBuffer` and hands it to the handler. Writes may come from any thread:
+/// bytes are encoded straight into the outbound buffer under a lock and sent at once, or, when
+/// the writer runs on the loop itself, at the end of the loop turn so that many writes leave
+/// in one syscall. A write that cannot complete waits for writability, bounded by
+/// `writeTimeout`. Every failure closes the channel and reaches the handler exactly once.
+public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStringConvertible {
+    enum Lifecycle {
+        case connecting
+        case handshaking
+        case active
+        case closed(WireError)
+    }
+
+    struct IOState {
+        var lifecycle: Lifecycle = .connecting
+        var outbound: [UInt8] = []
+        var outboundIndex = 0
+        var waitingForWritable = false
+        var flushDeferred = false
+        var writeTimer: UInt64?
+        var tls: TLSSession?
+    }
+
+    public let eventLoop: EventLoop
+    public let peer: String
+    public let host: String
+    public let options: ChannelOptions
+    let fd: Int32
+
+    private let io: Mutex<IOState>
+
+    // Loop-thread-only state.
+    private var inbound: InboundBuffer
+    private weak var handler: (any ChannelHandler)?
+    private var hasHandler = false
+    private var closeDelivered = false
+    private var establishment: UnsafeContinuation<Result<Void, WireError>, Never>?
+    private var establishmentTimer: UInt64?
+    private var pendingTLS: (configuration: TLSConfiguration, host: String)?
+
+    public var description: String { "Channel(\(peer), fd \(fd))" }
+
+    private init(fd: Int32, host: String, peer: String, eventLoop: EventLoop, options: ChannelOptions) {
+        self.fd = fd
+        self.host = host
+        self.peer = peer
+        self.eventLoop = eventLoop
+        self.options = options
+        self.io = Mutex(IOState())
+        self.inbound = InboundBuffer(capacity: options.receiveBufferCapacity)
+    }
+
+    // MARK: Establishing
+
+    /// Connects to `host:port` (trying each resolved address in turn), then performs the TLS
+    /// handshake when `tls` is given. The whole establishment is bounded by
+    /// `options.connectTimeout`.
+    public static func connect(
+        host: String,
+        port: Int,
+        tls: TLSConfiguration? = nil,
+        options: ChannelOptions = ChannelOptions(),
+        eventLoop: EventLoop = EventLoopGroup.shared.next()
+    ) async throws(WireError) -> Channel {
+        let addresses = try SocketAddress.resolve(host: host, port: port)
+        var lastError = WireError.connectionRefused(peer: "\(host):\(port)")
+        for address in addresses {
+            do {
+                return try await connect(to: address, host: host, tls: tls, options: options, eventLoop: eventLoop)
+            } catch {
+                lastError = error
+                if case .timedOut = error { throw error }
+            }
+        }
+        throw lastError
+    }
+
+    static func connect(
+        to address: SocketAddress,
+        host: String,
+        tls: TLSConfiguration?,
+        options: ChannelOptions,
+        eventLoop: EventLoop
+    ) async throws(WireError) -> Channel {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .io(operation: "socket", errno: errno) }
+        var on: Int32 = 1
+        if options.noDelay { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) }
+        if options.keepAlive { setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size)) }
+
+        let peer = address.description
+        let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
+        if result != 0 && errno != EINPROGRESS {
+            let code = errno
+            Glibc.close(fd)
+            throw WireError.fromErrno(code, operation: "connect", peer: peer)
+        }
+
+        let channel = Channel(fd: fd, host: host, peer: peer, eventLoop: eventLoop, options: options)
+        if let tls { channel.pendingTLS = (tls, host) }
+        let deadline = NanoTime.now() + options.connectTimeout
+        let outcome = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Void, WireError>, Never>) in
+            eventLoop.execute {
+                channel.beginEstablishment(continuation, deadline: deadline, alreadyConnected: result == 0)
+            }
+        }
+        try outcome.get()
+        return channel
+    }
+
+    private func beginEstablishment(
+        _ continuation: UnsafeContinuation<Result<Void, WireError>, Never>,
+        deadline: NanoTime,
+        alreadyConnected: Bool
+    ) {
+        establishment = continuation
+        do {
+            try eventLoop.register(fd: fd, self)
+        } catch {
+            Glibc.close(fd)
+            io.withLock { $0.lifecycle = .closed(error) }
+            finishEstablishment(.failure(error))
+            return
+        }
+        let timeout = options.connectTimeout
+        establishmentTimer = eventLoop.scheduleTimer(at: deadline) { [self] in
+            establishmentTimer = nil
+            guard establishment != nil else { return }
+            closeOnLoop(.timedOut(operation: pendingTLS == nil ? "connect" : "TLS handshake", peer: peer, after: timeout))
+        }
+        if alreadyConnected { connectCompleted() }
+    }
+
+    private func finishEstablishment(_ outcome: Result<Void, WireError>) {
+        if let timer = establishmentTimer {
+            eventLoop.cancelTimer(timer)
+            establishmentTimer = nil
+        }
+        if let continuation = establishment {
+            establishment = nil
+            continuation.resume(returning: outcome)
+        }
+    }
+
+    private func connectCompleted() {
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+        if code != 0 {
+            closeOnLoop(WireError.fromErrno(code, operation: "connect", peer: peer))
+            return
+        }
+        if let (configuration, host) = pendingTLS {
+            pendingTLS = nil
+            do throws(WireError) {
+                let session = try TLSSession(fd: fd, configuration: configuration, host: host, peer: peer)
+                io.withLock {
+                    $0.tls = session
+                    $0.lifecycle = .handshaking
+                }
+                continueHandshake()
+            } catch {
+                closeOnLoop(error)
+            }
+            return
+        }
+        io.withLock { $0.lifecycle = .active }
+        finishEstablishment(.success(()))
+        readAvailable()
+    }
+
+    /// Upgrades an established plain connection to TLS in-band (MySQL's SSLRequest, STARTTLS).
+    /// Call it when no bytes are in flight in either direction.
+    public func startTLS(_ configuration: TLSConfiguration, serverName: String? = nil) async throws(WireError) {
+        let deadline = NanoTime.now() + options.connectTimeout
+        let outcome = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Void, WireError>, Never>) in
+            eventLoop.execute { [self] in
+                let state = io.withLock { state -> Result<Void, WireError> in
+                    if case let .closed(error) = state.lifecycle { return .failure(error) }
+                    return .success(())
+                }
+                if case .failure = state {
+                    continuation.resume(returning: state)
+                    return
+                }
+                establishment = continuation
+                let timeout = options.connectTimeout
+                establishmentTimer = eventLoop.scheduleTimer(at: deadline) { [self] in
+                    establishmentTimer = nil
+                    guard establishment != nil else { return }
+                    closeOnLoop(.timedOut(operation: "TLS handshake", peer: peer, after: timeout))
+                }
+                do throws(WireError) {
+                    let session = try TLSSession(fd: fd, configuration: configuration, host: serverName ?? host, peer: peer)
+                    io.withLock {
+                        $0.tls = session
+                        $0.lifecycle = .handshaking
+                    }
+                    continueHandshake()
+                } catch {
+                    closeOnLoop(error)
+                }
+            }
+        }
+        try outcome.get()
+    }
+
+    private func continueHandshake() {
+        let progress = io.withLock { state -> TLSSession.Progress in
+            guard let tls = state.tls else { return .failed("no TLS session") }
+            return tls.handshake()
+        }
+        switch progress {
+        case .done:
+            io.withLock { $0.lifecycle = .active }
+            finishEstablishment(.success(()))
+            flushFromLoop()
+            readAvailable()
+        case .wantRead, .wantWrite:
+            return
+        case .closed:
+            closeOnLoop(.tls(peer: peer, reason: "peer closed the connection during the handshake"))
+        case let .failed(reason):
+            let error = io.withLock { $0.tls?.handshakeFailure(reason) } ?? .tls(peer: peer, reason: reason)
+            closeOnLoop(error)
+        }
+    }
+
+    // MARK: Handler
+
+    /// Attaches the protocol handler; bytes that arrived before it are delivered at once.
+    /// The channel holds the handler weakly: the handler's owner decides its lifetime and
+    /// should close the channel when it is done.
+    public func setHandler(_ newHandler: any ChannelHandler) {
+        let install: @Sendable () -> Void = { [self] in
+            handler = newHandler
+            hasHandler = true
+            let closedError = io.withLock { state -> WireError? in
+                if case let .closed(error) = state.lifecycle { return error }
+                return nil
+            }
+            if let closedError {
+                if !closeDelivered {
+                    closeDelivered = true
+                    newHandler.channelClosed(closedError)
+                }
+                return
+            }
+            if inbound.readableBytes > 0 { newHandler.channelRead(&inbound) }
+        }
+        if eventLoop.inEventLoop { install() } else { eventLoop.execute(install) }
+    }
+
+    // MARK: Readiness
+
+    func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {
+        let lifecycle = io.withLock { $0.lifecycle }
+        switch lifecycle {
+        case .connecting:
+            if writable || hangup { connectCompleted() }
+        case .handshaking:
+            continueHandshake()
+        case .active:
+            if writable { flushFromLoop() }
+            if readable || hangup { readAvailable() }
+        case .closed:
+            return
+        }
+    }
+
+    /// Drains the socket into the inbound buffer and delivers it. A short plain read means the
+    /// kernel buffer was emptied, so the next edge will announce new data; TLS may hold
+    /// decrypted bytes internally, so it reads until OpenSSL wants more from the socket.
+    private func readAvailable() {
+        var delivered = false
+        while true {
+            var failure: WireError?
+            var sawEOF = false
+            var drained = false
+            let minimum = 16 * 1024
+            let count = inbound.writeWithUnsafeMutableBytes(minimum: minimum) { raw -> Int in
+                io.withLock { state -> Int in
+                    if case .closed = state.lifecycle { drained = true; return 0 }
+                    if let tls = state.tls {
+                        switch tls.read(into: raw.baseAddress!, count: raw.count) {
+                        case let .done(n): return n
+                        case .wantRead, .wantWrite: drained = true; return 0
+                        case .closed: sawEOF = true; return 0
+                        case let .failed(reason): failure = .tls(peer: peer, reason: reason); return 0
+                        }
+                    }
+                    while true {
+                        let n = Glibc.read(fd, raw.baseAddress!, raw.count)
+                        if n > 0 {
+                            if n < raw.count { drained = true }
+                            return n
+                        }
+                        if n == 0 { sawEOF = true; return 0 }
+                        let code = errno
+                        if code == EINTR { continue }
+                        if code == EAGAIN || code == EWOULDBLOCK { drained = true; return 0 }
+                        failure = WireError.fromErrno(code, operation: "read", peer: peer)
+                        return 0
+                    }
+                }
+            }
+            if count > 0, let handler, inbound.readableBytes > 0 {
+                handler.channelRead(&inbound)
+                delivered = true
+            }
+            if let failure { closeOnLoop(failure); return }
+            if sawEOF { closeOnLoop(.closedByPeer(peer: peer)); return }
+            if drained { break }
+        }
+        if delivered { inbound.shrinkIfIdle(to: options.receiveBufferCapacity) }
+        // A TLS read may have been blocked on a write (renegotiation, key update).
+        if io.withLock({ $0.waitingForWritable }) { flushFromLoop() }
+    }
+
+    // MARK: Writing
+
+    /// Encodes bytes straight into the outbound buffer and sends them. Safe from any thread.
+    /// Returns false (and encodes nothing) when the channel is already closed; a failure while
+    /// sending closes the channel and reaches the handler.
+    @discardableResult
+    public func write(_ encode: (inout [UInt8]) -> Void) -> Bool {
+        let onLoop = eventLoop.inEventLoop
+        var deferToLoop = false
+        var failure: WireError?
+        let accepted = io.withLock { state -> Bool in
+            switch state.lifecycle {
+            case .closed: return false
+            case .connecting, .handshaking:
+                encode(&state.outbound)
+                return true
+            case .active:
+                encode(&state.outbound)
+                if state.waitingForWritable || state.flushDeferred { return true }
+                if onLoop {
+                    state.flushDeferred = true
+                    deferToLoop = true
+                } else {
+                    failure = flushLocked(&state)
+                }
+                return true
+            }
+        }
+        if deferToLoop { eventLoop.deferFlush(self) }
+        if let failure { eventLoop.execute { [self] in closeOnLoop(failure) } }
+        return accepted
+    }
+
+    /// Sends `bytes` (a convenience over `write(_:)`).
+    @discardableResult
+    public func write(bytes: [UInt8]) -> Bool {
+        write { $0.append(contentsOf: bytes) }
+    }
+
+    func flushDeferredWrites() {
+        flushFromLoop()
+    }
+
+    private func flushFromLoop() {
+        let failure = io.withLock { state -> WireError? in
+            state.flushDeferred = false
+            guard case .active = state.lifecycle else { return nil }
+            state.waitingForWritable = false
+            return flushLocked(&state)
+        }
+        if let failure { closeOnLoop(failure) }
+    }
+
+    /// Writes as much of the outbound buffer as the socket takes. Runs under the I/O lock.
+    private func flushLocked(_ state: inout IOState) -> WireError? {
+        while state.outboundIndex < state.outbound.count {
+            let start = state.outboundIndex
+            let remaining = state.outbound.count - start
+            var blocked = false
+            var failure: WireError?
+            let written = state.outbound.withUnsafeBytes { raw -> Int in
+                let pointer = raw.baseAddress! + start
+                if let tls = state.tls {
+                    switch tls.write(from: pointer, count: remaining) {
+                    case let .done(n): return n
+                    case .wantRead, .wantWrite: blocked = true; return 0
+                    case .closed: failure = .closedByPeer(peer: peer); return 0
+                    case let .failed(reason): failure = .tls(peer: peer, reason: reason); return 0
+                    }
+                }
+                while true {
+                    let n = send(fd, pointer, remaining, Int32(MSG_NOSIGNAL))
+                    if n >= 0 { return n }
+                    let code = errno
+                    if code == EINTR { continue }
+                    if code == EAGAIN || code == EWOULDBLOCK { blocked = true; return 0 }
+                    failure = WireError.fromErrno(code, operation: "write", peer: peer)
+                    return 0
+                }
+            }
+            if let failure { return failure }
+            state.outboundIndex += written
+            if blocked {
+                state.waitingForWritable = true
+                if state.writeTimer == nil {
+                    let timeout = options.writeTimeout
+                    let progressMark = state.outboundIndex
+                    state.writeTimer = eventLoop.scheduleTimer(at: NanoTime.now() + timeout) { [self] in
+                        writeTimerFired(progressMark: progressMark, timeout: timeout)
+                    }
+                }
+                return nil
+            }
+        }
+        if let timer = state.writeTimer {
+            eventLoop.cancelTimer(timer)
+            state.writeTimer = nil
+        }
+        if state.outbound.capacity > 4 * 1024 * 1024 {
+            state.outbound = []
+        } else {
+            state.outbound.removeAll(keepingCapacity: true)
+        }
+        state.outboundIndex = 0
+        return nil
+    }
+
+    private func writeTimerFired(progressMark: Int, timeout: Duration) {
+        let stalled = io.withLock { state -> Bool in
+            state.writeTimer = nil
+            guard state.waitingForWritable else { return false }
+            if state.outboundIndex > progressMark {
+                // The peer is slow but reading: grant another period.
+                let mark = state.outboundIndex
+                state.writeTimer = eventLoop.scheduleTimer(at: NanoTime.now() + timeout) { [self] in
+                    writeTimerFired(progressMark: mark, timeout: timeout)
+                }
+                return false
+            }
+            return true
+        }
+        if stalled { closeOnLoop(.timedOut(operation: "write", peer: peer, after: timeout)) }
+    }
+
+    // MARK: Closing
+
+    /// Closes the connection. Pending work fails with `WireError.closed`.
+    public func close() {
+        closeWithError(.closed(peer: peer))
+    }
+
+    /// Closes the connection, reporting `error` to the handler (e.g. a protocol violation
+    /// detected by the handler, or a request timeout).
+    public func closeWithError(_ error: WireError) {
+        if eventLoop.inEventLoop {
+            closeOnLoop(error)
+        } else {
+            eventLoop.execute { [self] in closeOnLoop(error) }
+        }
+    }
+
+    public var isActive: Bool {
+        io.withLock { state in
+            if case .active = state.lifecycle { return true }
+            return false
+        }
+    }
+
+    private func closeOnLoop(_ error: WireError) {
+        let firstClose = io.withLock { state -> Bool in
+            if case .closed = state.lifecycle { return false }
+            state.lifecycle = .closed(error)
+            if let timer = state.writeTimer {
+                eventLoop.cancelTimer(timer)
+                state.writeTimer = nil
+            }
+            state.tls?.shutdown()
+            state.outbound = []
+            state.outboundIndex = 0
+            return true
+        }
+        guard firstClose else { return }
+        eventLoop.unregister(fd: fd)
+        Glibc.close(fd)
+        finishEstablishment(.failure(error))
+        if hasHandler, !closeDelivered {
+            closeDelivered = true
+            handler?.channelClosed(error)
+        }
+        io.withLock { $0.tls = nil }
+    }
+
+    deinit {
+        // Normally closed by its handler; a channel dropped while open must not leak its fd.
+        let open = io.withLock { state -> Bool in
+            if case .closed = state.lifecycle { return false }
+            return true
+        }
+        if open { Glibc.close(fd) }
+    }
+}

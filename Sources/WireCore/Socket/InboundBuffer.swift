@@ -1,0 +1,59 @@
+/// The bytes a channel has received and its handler has not consumed yet. The storage is
+/// reused across reads; a handler consumes by advancing `readerIndex`, and decodes straight
+/// from `storage[readerIndex..<writerIndex]` without copying.
+public struct InboundBuffer: Sendable {
+    public private(set) var storage: [UInt8]
+    public var readerIndex: Int {
+        didSet { precondition(readerIndex >= 0 && readerIndex <= writerIndex, "readerIndex out of range") }
+    }
+    public private(set) var writerIndex: Int
+
+    public init(capacity: Int = 64 * 1024) {
+        storage = [UInt8](repeating: 0, count: capacity)
+        readerIndex = 0
+        writerIndex = 0
+    }
+
+    public var readableBytes: Int { writerIndex - readerIndex }
+
+    /// A copy of the unread bytes, for handlers that hand bytes over wholesale.
+    public func readableBytesArray() -> [UInt8] { Array(storage[readerIndex..<writerIndex]) }
+
+    /// Makes at least `minimum` bytes writable at the end, compacting or growing the storage,
+    /// and passes the writable region to `body`, which returns how many bytes it filled.
+    mutating func writeWithUnsafeMutableBytes(minimum: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        if readerIndex == writerIndex {
+            readerIndex = 0
+            writerIndex = 0
+        }
+        if storage.count - writerIndex < minimum {
+            if readerIndex > 0 {
+                let unread = writerIndex - readerIndex
+                storage.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + readerIndex, byteCount: unread)
+                }
+                readerIndex = 0
+                writerIndex = unread
+            }
+            if storage.count - writerIndex < minimum {
+                let newCount = max(storage.count * 2, writerIndex + minimum)
+                storage.append(contentsOf: repeatElement(0, count: newCount - storage.count))
+            }
+        }
+        let start = writerIndex
+        let filled = storage.withUnsafeMutableBytes { raw in
+            body(UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
+        }
+        if filled > 0 { writerIndex += filled }
+        return filled
+    }
+
+    /// Releases memory after a burst of large messages, once everything has been consumed.
+    mutating func shrinkIfIdle(to capacity: Int) {
+        if readerIndex == writerIndex && storage.count > capacity * 4 {
+            storage = [UInt8](repeating: 0, count: capacity)
+            readerIndex = 0
+            writerIndex = 0
+        }
+    }
+}
