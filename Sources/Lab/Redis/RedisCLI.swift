@@ -52,7 +52,7 @@ struct RedisCLI: AsyncParsableCommand {
                 reply = try await connection.send(RedisCommand(words: words))
             }
             print(reply.description)
-        } catch let error as RedisError {
+        } catch {
             if case let .server(serverError) = error {
                 print("(error) \(serverError.message)")
                 throw ExitCode(1)

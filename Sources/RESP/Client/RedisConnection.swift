@@ -31,8 +31,13 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
     struct State {
         var pending = Deque<PendingRequest>()
         var failure: RedisError?
-        var timeoutTimerArmed = false
+        /// The deadline the reply timer is armed for; a request with an earlier deadline
+        /// (its own short timeout) arms another timer, or it would wait for the later one.
+        var timerDeadline: NanoTime?
+        /// Channels + patterns, and shard channels, as the server last counted them in a
+        /// (un)subscribe confirmation: RESP2 messages are told from replies by these.
         var subscriptionCount = 0
+        var shardSubscriptionCount = 0
     }
 
     public let configuration: RedisConnectionConfiguration
@@ -205,33 +210,32 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
     /// Subscribes to channels; messages arrive on `messages`. Returns when the server has
     /// confirmed every channel.
     public func subscribe(_ channels: [String]) async throws(RedisError) {
-        try await subscription("SUBSCRIBE", channels, delta: 1)
+        try await subscription("SUBSCRIBE", channels)
     }
 
     public func psubscribe(_ patterns: [String]) async throws(RedisError) {
-        try await subscription("PSUBSCRIBE", patterns, delta: 1)
+        try await subscription("PSUBSCRIBE", patterns)
     }
 
     public func ssubscribe(_ channels: [String]) async throws(RedisError) {
-        try await subscription("SSUBSCRIBE", channels, delta: 1)
+        try await subscription("SSUBSCRIBE", channels)
     }
 
     public func unsubscribe(_ channels: [String]) async throws(RedisError) {
-        try await subscription("UNSUBSCRIBE", channels, delta: -1)
+        try await subscription("UNSUBSCRIBE", channels)
     }
 
     public func punsubscribe(_ patterns: [String]) async throws(RedisError) {
-        try await subscription("PUNSUBSCRIBE", patterns, delta: -1)
+        try await subscription("PUNSUBSCRIBE", patterns)
     }
 
-    private func subscription(_ name: String, _ targets: [String], delta: Int) async throws(RedisError) {
+    private func subscription(_ name: String, _ targets: [String]) async throws(RedisError) {
         guard !targets.isEmpty else { throw .invalidRequest("\(name) needs at least one channel") }
         let command = RedisCommand(name).arguments(targets)
         let replies = try await submit(
             expectedReplies: targets.count, name: name, confirmedByPushes: protocolVersion == 3
         ) { command.encode(into: &$0) }
         if let error = replies.lazy.compactMap(\.redisError).first { throw .server(error) }
-        state.withLock { $0.subscriptionCount = max(0, $0.subscriptionCount + delta * targets.count) }
     }
 
     // MARK: Request bookkeeping
@@ -248,7 +252,9 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
         let result = await withUnsafeContinuation { (continuation: ReplyContinuation) in
             var armTimer = false
             let refusal = state.withLock { state -> RedisError? in
-                if let failure = state.failure { return failure }
+                // Refused before sending: say "closed" (safe to retry elsewhere), not the
+                // original failure, which may have hit requests that were already sent.
+                if state.failure != nil { return .connection(.closed(peer: channel.peer)) }
                 var replies: [RESPValue] = []
                 replies.reserveCapacity(expectedReplies)
                 state.pending.append(PendingRequest(
@@ -259,8 +265,8 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
                     state.pending.removeLast()
                     return .connection(.closed(peer: channel.peer))
                 }
-                if !state.timeoutTimerArmed {
-                    state.timeoutTimerArmed = true
+                if state.timerDeadline.map({ deadline < $0 }) ?? true {
+                    state.timerDeadline = deadline
                     armTimer = true
                 }
                 return nil
@@ -276,17 +282,19 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
 
     private func armTimeoutTimer(at deadline: NanoTime) {
         channel.eventLoop.scheduleTimer(at: deadline) { [weak self] in
-            self?.checkTimeouts()
+            self?.checkTimeouts(armedFor: deadline)
         }
     }
 
-    /// Runs on the loop when the earliest deadline may have passed.
-    private func checkTimeouts() {
+    /// Runs on the loop when the earliest deadline may have passed. A timer superseded by an
+    /// earlier one does nothing: the earlier one re-arms for whatever is still pending.
+    private func checkTimeouts(armedFor armed: NanoTime) {
         let now = NanoTime.now()
         var expired: RedisError?
         var nextDeadline: NanoTime?
         state.withLock { state in
-            state.timeoutTimerArmed = false
+            guard state.timerDeadline == armed else { return }
+            state.timerDeadline = nil
             guard state.failure == nil else { return }
             for request in state.pending {
                 if request.deadline <= now {
@@ -297,8 +305,8 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
             }
             if let expired {
                 state.failure = expired
-            } else if nextDeadline != nil {
-                state.timeoutTimerArmed = true
+            } else if let nextDeadline {
+                state.timerDeadline = nextDeadline
             }
         }
         if let expired {
@@ -357,13 +365,14 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
                     // (P|S)(UN)SUBSCRIBE confirmations complete the request waiting for them.
                     if let kind = items.first?.string?.lowercased(), kind.hasSuffix("subscribe"),
                        let head = state.pending.first, head.confirmedByPushes {
+                        Self.noteSubscriptionCount(items, in: &state)
                         deliver(value, to: &state)
                     } else {
                         outOfBand.append(value)
                     }
                     continue
                 }
-                if state.subscriptionCount > 0, case let .array(items) = value,
+                if state.subscriptionCount + state.shardSubscriptionCount > 0, case let .array(items) = value,
                    let kind = items.first?.string?.lowercased(),
                    kind == "message" || kind == "pmessage" || kind == "smessage" {
                     outOfBand.append(value)  // RESP2 subscribed mode
@@ -372,6 +381,11 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
                 if state.pending.isEmpty {
                     unsolicited = value
                     break
+                }
+                // A RESP2 confirmation switches subscribed mode on or off at once: messages may
+                // follow it in this very batch.
+                if case let .array(items) = value, state.pending[state.pending.startIndex].commandName.hasSuffix("SUBSCRIBE") {
+                    Self.noteSubscriptionCount(items, in: &state)
                 }
                 deliver(value, to: &state)
             }
@@ -386,6 +400,17 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
                 field: "reply", reason: "reply with no request waiting: \(unsolicited)", offset: 0))
             failAll(with: error)
             channel.close()
+        }
+    }
+
+    /// Takes the server's own count from a (P|S)(UN)SUBSCRIBE confirmation.
+    private static func noteSubscriptionCount(_ items: [RESPValue], in state: inout State) {
+        guard items.count == 3, let kind = items[0].string?.lowercased(), kind.hasSuffix("subscribe"),
+              let count = items[2].int else { return }
+        if kind == "ssubscribe" || kind == "sunsubscribe" {
+            state.shardSubscriptionCount = Int(count)
+        } else {
+            state.subscriptionCount = Int(count)
         }
     }
 

@@ -26,6 +26,11 @@ public struct RedisClusterConfiguration: Sendable {
     public var retryBudget: Duration
     /// Refuse multi-key commands whose keys span slots before sending them.
     public var checksCrossSlot: Bool
+    /// Retry a write whose connection failed after it was sent (reset, timeout). Such a write
+    /// may already have been applied, so retrying it can apply it twice (an INCR counted
+    /// double); off by default. Failures before sending, and read-only commands, are always
+    /// retried.
+    public var retriesAmbiguousWrites: Bool
     /// Periodic topology refresh, on top of the refreshes that redirects and failures trigger.
     public var refreshInterval: Duration?
 
@@ -39,6 +44,7 @@ public struct RedisClusterConfiguration: Sendable {
         retryBackoffCap: Duration = .milliseconds(500),
         retryBudget: Duration = .seconds(15),
         checksCrossSlot: Bool = true,
+        retriesAmbiguousWrites: Bool = false,
         refreshInterval: Duration? = .seconds(30)
     ) {
         self.seeds = seeds
@@ -50,6 +56,7 @@ public struct RedisClusterConfiguration: Sendable {
         self.retryBackoffCap = retryBackoffCap
         self.retryBudget = retryBudget
         self.checksCrossSlot = checksCrossSlot
+        self.retriesAmbiguousWrites = retriesAmbiguousWrites
         self.refreshInterval = refreshInterval
     }
 }
@@ -316,6 +323,15 @@ public final class RedisClusterClient: RedisCommandExecutor, @unchecked Sendable
         return replies
     }
 
+    /// True for connection errors raised before the request reached the socket: the
+    /// connection was already closed or could not be opened.
+    static func wasNotSent(_ error: RedisError) -> Bool {
+        switch error {
+        case .connection(.closed), .connection(.connectionRefused), .connection(.hostNotFound): return true
+        default: return false
+        }
+    }
+
     private static func needsRetry(_ reply: RESPValue) -> Bool {
         guard let error = reply.redisError else { return false }
         switch error.kind {
@@ -351,9 +367,18 @@ public final class RedisClusterClient: RedisCommandExecutor, @unchecked Sendable
                 continue
             }
 
+            let connection: RedisConnection
+            do {
+                connection = try await self.connection(to: target)
+            } catch let error {
+                // Nothing was sent: always safe to retry once the topology has been refreshed.
+                lastProblem = "\(target): \(error)"
+                askTarget = nil
+                try await backoff(&retries, started: started, command: command, problem: lastProblem, refresh: true)
+                continue
+            }
             let reply: RESPValue
             do {
-                let connection = try await connection(to: target)
                 if askTarget != nil {
                     let replies = try await connection.pipeline([RedisCommand("ASKING"), command])
                     reply = replies[1]
@@ -361,6 +386,11 @@ public final class RedisClusterClient: RedisCommandExecutor, @unchecked Sendable
                     reply = try await connection.pipeline([command])[0]
                 }
             } catch let error {
+                guard Self.wasNotSent(error) || command.isReadOnly || configuration.retriesAmbiguousWrites else {
+                    // The command may have been applied before the connection failed.
+                    scheduleRefresh()
+                    throw error
+                }
                 switch error {
                 case .connection, .timedOut, .protocolViolation:
                     lastProblem = "\(target): \(error)"

@@ -152,7 +152,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
     }
 
-    private func connectCompleted() {
+    private func connectCompleted(peerHungUp: Bool = false) {
         var code: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
@@ -176,7 +176,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
         io.withLock { $0.lifecycle = .active }
         finishEstablishment(.success(()))
-        readAvailable()
+        readAvailable(peerHungUp: peerHungUp)
     }
 
     /// Upgrades an established plain connection to TLS in-band (MySQL's SSLRequest, STARTTLS).
@@ -252,6 +252,9 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
             if let closedError {
                 if !closeDelivered {
                     closeDelivered = true
+                    // What the peer sent before hanging up (often the reason it hung up)
+                    // still comes first.
+                    if inbound.readableBytes > 0 { newHandler.channelRead(&inbound) }
                     newHandler.channelClosed(closedError)
                 }
                 return
@@ -267,12 +270,12 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         let lifecycle = io.withLock { $0.lifecycle }
         switch lifecycle {
         case .connecting:
-            if writable || hangup { connectCompleted() }
+            if writable || hangup { connectCompleted(peerHungUp: hangup) }
         case .handshaking:
             continueHandshake()
         case .active:
             if writable { flushFromLoop() }
-            if readable || hangup { readAvailable() }
+            if readable || hangup { readAvailable(peerHungUp: hangup) }
         case .closed:
             return
         }
@@ -281,7 +284,9 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     /// Drains the socket into the inbound buffer and delivers it. A short plain read means the
     /// kernel buffer was emptied, so the next edge will announce new data; TLS may hold
     /// decrypted bytes internally, so it reads until OpenSSL wants more from the socket.
-    private func readAvailable() {
+    /// When the edge also reported a hangup, the FIN came with the data and no further edge
+    /// will announce it: then it reads on until EOF (or EAGAIN).
+    private func readAvailable(peerHungUp: Bool = false) {
         var delivered = false
         while true {
             var failure: WireError?
@@ -302,7 +307,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                     while true {
                         let n = Glibc.read(fd, raw.baseAddress!, raw.count)
                         if n > 0 {
-                            if n < raw.count { drained = true }
+                            if n < raw.count && !peerHungUp { drained = true }
                             return n
                         }
                         if n == 0 { sawEOF = true; return 0 }
