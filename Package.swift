@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "lab", targets: ["Lab"]),
         .library(name: "WireCore", targets: ["WireCore"]),
         .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "MySQLWire", targets: ["MySQLWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,10 @@ let package = Package(
             name: "RESP",
             dependencies: ["WireCore", .product(name: "DequeModule", package: "swift-collections")]
         ),
+        .target(
+            name: "MySQLWire",
+            dependencies: ["WireCore", "COpenSSL", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .executableTarget(
             name: "Lab",
             dependencies: [
@@ -47,6 +52,14 @@ let package = Package(
         .testTarget(
             name: "RESPIntegrationTests",
             dependencies: ["RESP", "WireCore"]
+        ),
+        .testTarget(
+            name: "MySQLWireTests",
+            dependencies: ["MySQLWire", "WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "MySQLIntegrationTests",
+            dependencies: ["MySQLWire", "WireCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

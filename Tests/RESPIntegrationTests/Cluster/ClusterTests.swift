@@ -147,4 +147,23 @@ struct ClusterTests {
         try await ClusterResharding.migrate(slot: slot, from: target, to: source)
         _ = try await client.del(key)
     }
+
+    @Test("evalScript runs on the key's node and recovers from NOSCRIPT after SCRIPT FLUSH")
+    func scriptsAcrossNodes() async throws {
+        let client = try await ClusterFixture.client()
+        defer { client.close() }
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        _ = try await client.sendToAllPrimaries(RedisCommand("SCRIPT").argument("FLUSH"))
+        let keys = (0..<30).map { "script-\(UUID().uuidString)-\($0)" }
+        for key in keys {
+            #expect(try await client.evalScript(script, keys: [key], arguments: ["5"]).int == 5)
+            #expect(try await client.evalScript(script, keys: [key], arguments: ["2"]).int == 7)
+        }
+        // After the first NOSCRIPT each node has the script cached: EVALSHA now works directly.
+        for key in keys.prefix(3) {
+            let reply = try await client.send(RedisCommand("EVALSHA").argument(script.sha1).argument(1).key(key).argument("1"))
+            #expect(reply.int == 8)
+        }
+        _ = try await client.pipeline(keys.map { RedisCommand("DEL").key($0) })
+    }
 }

@@ -15,17 +15,14 @@ public struct RedisScript: Sendable, Hashable {
 /// Scripting, pub/sub publishing and server commands.
 extension RedisCommandExecutor {
     /// Runs the script with EVALSHA; on NOSCRIPT (a restarted or failed-over server, a node
-    /// that never saw it) loads it with SCRIPT LOAD and runs it again.
+    /// that never saw it) runs it with EVAL, which also caches it on that server. EVAL carries
+    /// the same keys, so a cluster routes it to the same node as the EVALSHA.
     public func evalScript(_ script: RedisScript, keys: [String] = [], arguments: [String] = []) async throws(RedisError) -> RESPValue {
         let evalsha = RedisCommand("EVALSHA").argument(script.sha1).argument(keys.count).keys(keys).arguments(arguments)
         do {
             return try await send(evalsha)
         } catch let error where error.serverKind == .noScript {
-            // Load on the node that will run it: route SCRIPT LOAD like the script's keys.
-            var load = RedisCommand("SCRIPT").argument("LOAD").argument(script.source)
-            if let key = keys.first { load = RedisCommand("EVAL").argument("return redis.call('SCRIPT','LOAD',ARGV[1])").argument(1).key(key).argument(script.source) }
-            _ = try? await send(load)
-            return try await send(evalsha)
+            return try await eval(script.source, keys: keys, arguments: arguments)
         }
     }
 
