@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // OpenSSL for TLS and digests; thin inline shims for its function-like macros.
@@ -32,7 +34,12 @@ let package = Package(
         ),
         .target(
             name: "MySQLWire",
-            dependencies: ["WireCore", "COpenSSL", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: [
+                "WireCore", "COpenSSL",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .executableTarget(
             name: "Lab",

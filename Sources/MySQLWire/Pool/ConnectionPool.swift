@@ -1,0 +1,240 @@
+import Logging
+import Synchronization
+import WireCore
+
+/// A connection lent by the pool. Return it with `ConnectionPool.release` (or use
+/// `withConnection`, which always does).
+public struct PooledConnection<Connection: PoolableConnection>: Sendable {
+    public let connection: Connection
+    let id: ConnectionPoolStateMachine.ConnectionID
+    let acquiredAt: NanoTime
+}
+
+/// A bounded connection pool with HikariCP's semantics and metrics. The decisions are made
+/// by `ConnectionPoolStateMachine`; this type performs them: it opens, pings and closes
+/// connections, wakes waiting callers, and keeps one event-loop timer armed for the
+/// machine's next deadline.
+public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Sendable {
+    public typealias Factory = @Sendable () async throws -> Connection
+    typealias Waiter = UnsafeContinuation<Result<PooledConnection<Connection>, ConnectionPoolError>, Never>
+
+    struct Lease {
+        let acquiredAt: NanoTime
+        let site: String
+    }
+
+    struct State {
+        var machine: ConnectionPoolStateMachine
+        var resources = Resources()
+        var timer: (id: UInt64, deadline: NanoTime)?
+    }
+
+    /// What the machine's ids stand for.
+    struct Resources {
+        var connections: [Int: Connection] = [:]
+        var waiters: [Int: (continuation: Waiter, site: String, startedAt: NanoTime)] = [:]
+        var leases: [Int: Lease] = [:]
+        var nextWaiterID = 1
+    }
+
+    /// Work decided under the lock and carried out after it.
+    enum Effect {
+        case create(Int)
+        case lend(Waiter, PooledConnection<Connection>, waitedSince: NanoTime)
+        case validate(Int, Connection)
+        case close(Connection, ConnectionPoolStateMachine.CloseReason)
+        case fail(Waiter, ConnectionPoolError)
+        case leak(Int, heldFor: Duration, site: String)
+    }
+
+    public let name: String
+    public let configuration: ConnectionPoolConfiguration
+    private let factory: Factory
+    private let state: Mutex<State>
+    private let eventLoop: EventLoop
+    private let metrics: ConnectionPoolMetrics
+    private let logger: Logger
+
+    public init(
+        name: String,
+        configuration: ConnectionPoolConfiguration,
+        eventLoop: EventLoop = EventLoopGroup.shared.next(),
+        logger: Logger = Logger(label: "lab.pool"),
+        factory: @escaping Factory
+    ) {
+        self.name = name
+        self.configuration = configuration
+        self.factory = factory
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.metrics = ConnectionPoolMetrics(pool: name)
+        self.state = Mutex(State(machine: ConnectionPoolStateMachine(configuration: configuration)))
+        apply { machine, now in machine.start(now: now) }
+    }
+
+    public var snapshot: ConnectionPoolSnapshot { state.withLock { $0.machine.snapshot } }
+
+    /// Waits up to `connectionTimeout` for a connection. The call site is remembered for leak reports.
+    public func acquire(file: String = #fileID, line: Int = #line) async throws(ConnectionPoolError) -> PooledConnection<Connection> {
+        let site = "\(file):\(line)"
+        let waiterID = state.withLock { state -> Int in
+            defer { state.resources.nextWaiterID += 1 }
+            return state.resources.nextWaiterID
+        }
+        let result = await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: Waiter) in
+                apply { machine, now, state in
+                    state.waiters[waiterID] = (continuation, site, now)
+                    return machine.acquire(waiterID, now: now)
+                }
+            }
+        } onCancel: {
+            apply { machine, _ in machine.cancel(waiterID) }
+        }
+        return try result.get()
+    }
+
+    /// Returns a connection. Pass `broken: true` when it failed in a way that leaves it
+    /// unusable (the pool closes it and opens a replacement); a closed connection is
+    /// treated as broken anyway.
+    public func release(_ lease: PooledConnection<Connection>, broken: Bool = false) {
+        metrics.usage.recordNanoseconds(Int64((NanoTime.now() - lease.acquiredAt).wholeNanoseconds))
+        let isBroken = broken || !lease.connection.isOpen
+        apply { machine, now, state in
+            state.leases[lease.id] = nil
+            return machine.release(lease.id, broken: isBroken, now: now)
+        }
+    }
+
+    /// Lends a connection to `body` and returns it on every path. An error thrown by the
+    /// body marks the connection broken when `isBroken` says so (by default: when the
+    /// connection is no longer open).
+    public func withConnection<Result>(
+        file: String = #fileID, line: Int = #line,
+        isBroken: @Sendable (any Error, Connection) -> Bool = { _, connection in !connection.isOpen },
+        _ body: (Connection) async throws -> Result
+    ) async throws -> Result {
+        let lease = try await acquire(file: file, line: line)
+        do {
+            let result = try await body(lease.connection)
+            release(lease)
+            return result
+        } catch {
+            release(lease, broken: isBroken(error, lease.connection))
+            throw error
+        }
+    }
+
+    /// Closes idle connections and fails waiters; connections in use close when returned.
+    public func shutdown() {
+        apply { machine, _ in machine.shutdown() }
+        state.withLock { state in
+            if let timer = state.timer { eventLoop.cancelTimer(timer.id) }
+            state.timer = nil
+        }
+    }
+
+    // MARK: Driving the machine
+
+    private func apply(_ event: (inout ConnectionPoolStateMachine, NanoTime) -> [ConnectionPoolStateMachine.Action]) {
+        apply { machine, now, _ in event(&machine, now) }
+    }
+
+    private func apply(_ event: (inout ConnectionPoolStateMachine, NanoTime, inout Resources) -> [ConnectionPoolStateMachine.Action]) {
+        let now = NanoTime.now()
+        var rearm: NanoTime?
+        let (effects, snapshot) = state.withLock { state -> ([Effect], ConnectionPoolSnapshot) in
+            let actions = event(&state.machine, now, &state.resources)
+            var effects: [Effect] = []
+            for action in actions {
+                switch action {
+                case let .createConnection(id):
+                    effects.append(.create(id))
+                case let .lease(id, waiterID):
+                    guard let waiter = state.resources.waiters.removeValue(forKey: waiterID), let connection = state.resources.connections[id] else { continue }
+                    state.resources.leases[id] = Lease(acquiredAt: now, site: waiter.site)
+                    effects.append(.lend(waiter.continuation, PooledConnection(connection: connection, id: id, acquiredAt: now), waitedSince: waiter.startedAt))
+                case let .validate(id):
+                    if let connection = state.resources.connections[id] { effects.append(.validate(id, connection)) }
+                case let .close(id, reason):
+                    if let connection = state.resources.connections.removeValue(forKey: id) { effects.append(.close(connection, reason)) }
+                case let .fail(waiterID, failure):
+                    guard let waiter = state.resources.waiters.removeValue(forKey: waiterID) else { continue }
+                    effects.append(.fail(waiter.continuation, error(for: failure)))
+                case let .reportLeak(id, heldFor):
+                    effects.append(.leak(id, heldFor: heldFor, site: state.resources.leases[id]?.site ?? "unknown"))
+                }
+            }
+            if let deadline = state.machine.nextDeadline() {
+                if state.timer?.deadline != deadline {
+                    if let timer = state.timer { eventLoop.cancelTimer(timer.id) }
+                    state.timer = nil
+                    rearm = deadline
+                }
+            } else if let timer = state.timer {
+                eventLoop.cancelTimer(timer.id)
+                state.timer = nil
+            }
+            return (effects, state.machine.snapshot)
+        }
+        if let rearm {
+            let id = eventLoop.scheduleTimer(at: rearm) { [weak self] in
+                self?.state.withLock { state in
+                    if state.timer?.deadline == rearm { state.timer = nil }
+                }
+                self?.apply { machine, now in machine.tick(now: now) }
+            }
+            state.withLock { state in
+                if state.timer == nil { state.timer = (id, rearm) } else { eventLoop.cancelTimer(id) }
+            }
+        }
+        metrics.record(snapshot)
+        for effect in effects { perform(effect) }
+    }
+
+    private func perform(_ effect: Effect) {
+        switch effect {
+        case let .create(id):
+            Task {
+                let started = NanoTime.now()
+                do {
+                    let connection = try await factory()
+                    metrics.creation.recordNanoseconds(Int64((NanoTime.now() - started).wholeNanoseconds))
+                    apply { machine, now, state in
+                        state.connections[id] = connection
+                        return machine.connectionCreated(id, now: now)
+                    }
+                } catch {
+                    logger.warning("\(name) - cannot open a connection: \(error)")
+                    apply { machine, now in machine.connectionCreationFailed(id, error: "\(error)", now: now) }
+                }
+            }
+        case let .lend(continuation, lease, waitedSince):
+            metrics.acquire.recordNanoseconds(Int64((lease.acquiredAt - waitedSince).wholeNanoseconds))
+            continuation.resume(returning: .success(lease))
+        case let .validate(id, connection):
+            let timeout = configuration.validationTimeout
+            Task {
+                let alive = await connection.validate(timeout: timeout)
+                apply { machine, now in machine.validationCompleted(id, alive: alive, now: now) }
+            }
+        case let .close(connection, reason):
+            logger.debug("\(name) - closing connection (\(reason.rawValue))")
+            Task { await connection.close() }
+        case let .fail(continuation, error):
+            if case .timedOut = error { metrics.timeouts.increment() }
+            continuation.resume(returning: .failure(error))
+        case let .leak(id, heldFor, site):
+            logger.warning("\(name) - connection leak detection triggered: connection \(id) acquired at \(site) has been held for \(heldFor.formattedMilliseconds)")
+        }
+    }
+
+    private func error(for failure: ConnectionPoolStateMachine.Failure) -> ConnectionPoolError {
+        switch failure {
+        case let .timedOut(waited, snapshot, cause):
+            return .timedOut(pool: name, waited: waited, snapshot: snapshot, lastCreationError: cause)
+        case .shutdown: return .shutdown(pool: name)
+        case .cancelled: return .cancelled(pool: name)
+        }
+    }
+}
