@@ -1,0 +1,113 @@
+import MySQLWire
+import Synchronization
+import Testing
+import WireCore
+
+/// An in-process connection for exercising the pool driver's timers and wake-ups.
+final class FakePoolConnection: PoolableConnection {
+    let open = Atomic<Bool>(true)
+    let alive = Atomic<Bool>(true)
+    var isOpen: Bool { open.load(ordering: .relaxed) }
+    func validate(timeout: Duration) async -> Bool { alive.load(ordering: .relaxed) }
+    func close() async { open.store(false, ordering: .relaxed) }
+}
+
+@Suite("ConnectionPool driver")
+struct ConnectionPoolTests {
+    @Test("a burst larger than the pool: waiters are served as connections return, the rest time out, nothing leaks")
+    func burst() async throws {
+        let opened = Atomic<Int>(0)
+        let pool = ConnectionPool<FakePoolConnection>(
+            name: "burst-test",
+            configuration: ConnectionPoolConfiguration(maximumPoolSize: 4, minimumIdle: 0, connectionTimeout: .milliseconds(300))
+        ) {
+            opened.add(1, ordering: .relaxed)
+            return FakePoolConnection()
+        }
+        defer { pool.shutdown() }
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    do {
+                        return try await pool.withConnection { _ in
+                            // Every fifth caller holds its connection far past the timeout.
+                            try await Task.sleep(for: .milliseconds(index % 5 == 0 ? 600 : 20))
+                            return true
+                        }
+                    } catch let error as ConnectionPoolError {
+                        guard case .timedOut = error else { return false }
+                        return false
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        let served = outcomes.filter { $0 }.count
+        let snapshot = pool.snapshot
+        #expect(served >= 4 && served < 20, "served \(served)")
+        #expect(snapshot.timeouts == 20 - served)
+        #expect(snapshot.active == 0 && snapshot.pending == 0, "\(snapshot)")
+        #expect(snapshot.total <= 4 && opened.load(ordering: .relaxed) <= 4)
+    }
+
+    @Test("a timeout names the pool, the wait and the counts")
+    func timeoutMessage() async throws {
+        let pool = ConnectionPool<FakePoolConnection>(
+            name: "tiny", configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 0, connectionTimeout: .milliseconds(100))
+        ) { FakePoolConnection() }
+        defer { pool.shutdown() }
+        let held = try await pool.acquire()
+        do {
+            _ = try await pool.acquire()
+            Issue.record("the second acquire should time out")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("tiny - Connection is not available, request timed out after"))
+            #expect(text.contains("total=1, active=1, idle=0, waiting=0"))
+        }
+        pool.release(held)
+        #expect(pool.snapshot.idle == 1)
+    }
+
+    @Test("a connection found dead by its ping is replaced transparently")
+    func deadConnectionReplaced() async throws {
+        let made = Mutex<[FakePoolConnection]>([])
+        let pool = ConnectionPool<FakePoolConnection>(
+            name: "replace",
+            configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 0, connectionTimeout: .seconds(2), aliveBypassWindow: .milliseconds(10))
+        ) {
+            let connection = FakePoolConnection()
+            made.withLock { $0.append(connection) }
+            return connection
+        }
+        defer { pool.shutdown() }
+        let first = try await pool.acquire()
+        pool.release(first)
+        first.connection.alive.store(false, ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(30))
+        let second = try await pool.acquire()
+        #expect(second.connection !== first.connection)
+        #expect(!first.connection.isOpen, "the dead connection was closed")
+        pool.release(second)
+        #expect(made.withLock { $0.count } == 2)
+    }
+
+    @Test("cancelling a waiting acquire removes the waiter")
+    func cancellation() async throws {
+        let pool = ConnectionPool<FakePoolConnection>(
+            name: "cancel", configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 0, connectionTimeout: .seconds(10))
+        ) { FakePoolConnection() }
+        defer { pool.shutdown() }
+        let held = try await pool.acquire()
+        let waiter = Task { try await pool.acquire() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(pool.snapshot.pending == 1)
+        waiter.cancel()
+        let result = await waiter.result
+        #expect(throws: ConnectionPoolError.self) { try result.get() }
+        #expect(pool.snapshot.pending == 0)
+        pool.release(held)
+    }
+}
