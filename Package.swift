@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "WireCore", targets: ["WireCore"]),
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "MySQLWire", targets: ["MySQLWire"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +26,11 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Compression libraries for Kafka record batches.
+        .systemLibrary(name: "CZlib", path: "Sources/CCompression/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CCompression/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CCompression/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", path: "Sources/CCompression/CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Linux system interfaces (epoll, eventfd) that the Glibc module leaves out.
         .target(name: "CWireSystem"),
         .target(name: "WireCore", dependencies: ["COpenSSL", "CWireSystem"]),
@@ -36,6 +42,15 @@ let package = Package(
             name: "MySQLWire",
             dependencies: [
                 "WireCore", "COpenSSL",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "KafkaWire",
+            dependencies: [
+                "WireCore", "CZlib", "CLZ4", "CZstd", "CSnappy",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -59,6 +74,14 @@ let package = Package(
         .testTarget(
             name: "RESPIntegrationTests",
             dependencies: ["RESP", "WireCore"]
+        ),
+        .testTarget(
+            name: "KafkaWireTests",
+            dependencies: ["KafkaWire", "WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "KafkaIntegrationTests",
+            dependencies: ["KafkaWire", "WireCore"]
         ),
         .testTarget(
             name: "MySQLWireTests",

@@ -1,0 +1,1 @@
+// KafkaWire: the Kafka protocol (codecs with no I/O, record batches and compression) and the client built on it.
