@@ -112,10 +112,11 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
                 negotiated = true
             } catch let error {
                 // Servers before 6.0 do not know HELLO; servers built without RESP3 answer NOPROTO.
-                switch error.serverKind {
-                case .noProto?: break
-                case .generic(let code)? where code == "ERR": break
-                default: throw error
+                guard case let .server(serverError) = error else { throw error }
+                switch serverError.kind {
+                case .noProto: break
+                case .generic(let code) where code == "ERR" && serverError.message.lowercased().contains("unknown command"): break
+                default: throw error  // e.g. WRONGPASS, or "ERR max number of clients reached"
                 }
             }
         }
@@ -291,6 +292,7 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
     private func checkTimeouts(armedFor armed: NanoTime) {
         let now = NanoTime.now()
         var expired: RedisError?
+        var expiredAfter = configuration.commandTimeout
         var nextDeadline: NanoTime?
         state.withLock { state in
             guard state.timerDeadline == armed else { return }
@@ -299,6 +301,7 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
             for request in state.pending {
                 if request.deadline <= now {
                     expired = .timedOut(command: request.commandName, after: request.timeout)
+                    expiredAfter = request.timeout
                     break
                 }
                 nextDeadline = min(nextDeadline ?? request.deadline, request.deadline)
@@ -311,7 +314,7 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
         }
         if let expired {
             failAll(with: expired)
-            channel.closeWithError(.timedOut(operation: "reply", peer: channel.peer, after: configuration.commandTimeout))
+            channel.closeWithError(.timedOut(operation: "reply", peer: channel.peer, after: expiredAfter))
         } else if let nextDeadline {
             armTimeoutTimer(at: nextDeadline)
         }

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+import Testing
+import WireCore
+
+/// Each test owns its loop and shuts it down, so tests running in parallel do not share one.
+@Suite struct EventLoopTests {
+    /// Runs `body` with a fresh loop that is shut down afterwards.
+    func withLoop<T>(_ body: (EventLoop) async throws -> T) async rethrows -> T {
+        let loop = EventLoop(name: "event-loop-test")
+        defer { loop.shutdown() }
+        return try await body(loop)
+    }
+
+    @Test func executeRunsOnTheLoopThread() async {
+        await withLoop { loop in
+            #expect(!loop.inEventLoop, "the test's own thread is not the loop")
+            let onLoop = await withCheckedContinuation { continuation in
+                loop.execute { continuation.resume(returning: loop.inEventLoop) }
+            }
+            #expect(onLoop)
+        }
+    }
+
+    @Test func executeRunsWorkInSubmissionOrder() async {
+        await withLoop { loop in
+            let order = Mutex<[Int]>([])
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                for index in 0..<1000 {
+                    loop.execute { order.withLock { $0.append(index) } }
+                }
+                loop.execute { continuation.resume() }
+            }
+            #expect(order.withLock { $0 } == Array(0..<1000))
+        }
+    }
+
+    /// Work submitted while the loop sleeps in epoll_wait with no timer must wake it.
+    @Test func executeWakesAnIdleLoop() async {
+        await withLoop { loop in
+            try? await Task.sleep(for: .milliseconds(50))  // let it fall asleep
+            let start = ContinuousClock.now
+            await withCheckedContinuation { continuation in loop.execute { continuation.resume() } }
+            #expect(ContinuousClock.now - start < .seconds(1))
+        }
+    }
+
+    @Test func timersFireInDeadlineOrderAndNotBeforeTheirDeadline() async {
+        await withLoop { loop in
+            let fired = Mutex<[(index: Int, onTime: Bool)]>([])
+            let base = NanoTime.now() + .milliseconds(20)
+            let offsets = [50, 10, 40, 0, 30, 20, 70, 60]  // milliseconds, scheduled out of order
+            for (index, offset) in offsets.enumerated() {
+                let deadline = base + .milliseconds(offset)
+                loop.scheduleTimer(at: deadline) {
+                    let onTime = NanoTime.now() >= deadline && loop.inEventLoop
+                    fired.withLock { $0.append((index, onTime: onTime)) }
+                }
+            }
+            #expect(await eventually(timeout: .seconds(5)) { fired.withLock { $0.count } == offsets.count })
+            let record = fired.withLock { $0 }
+            #expect(record.map { offsets[$0.index] } == offsets.sorted())
+            let early = record.filter { !$0.onTime }.map(\.index)
+            #expect(early.isEmpty, "timers \(early) fired before their deadline or off the loop")
+        }
+    }
+
+    /// Timers that all expire during one busy turn still run in deadline order (the heap).
+    @Test func timersExpiringTogetherRunInDeadlineOrder() async {
+        await withLoop { loop in
+            let fired = Mutex<[UInt64]>([])
+            let started = Atomic<Bool>(false)
+            loop.execute {
+                started.store(true, ordering: .releasing)
+                usleep(150_000)  // keep the loop busy while the timers expire
+            }
+            while !started.load(ordering: .acquiring) { sched_yield() }
+            let base = NanoTime.now()
+            var offsets = Array(1...200).map { UInt64($0) * 100_000 }  // 0.1 ms apart
+            offsets.shuffle()
+            for offset in offsets {
+                loop.scheduleTimer(at: NanoTime(nanoseconds: base.nanoseconds + offset)) {
+                    fired.withLock { $0.append(offset) }
+                }
+            }
+            #expect(await eventually(timeout: .seconds(5)) { fired.withLock { $0.count } == offsets.count })
+            #expect(fired.withLock { $0 } == offsets.sorted())
+        }
+    }
+
+    @Test func cancelledTimersDoNotFire() async {
+        await withLoop { loop in
+            let fired = Mutex<Set<Int>>([])
+            let start = NanoTime.now()
+            var ids: [Int: UInt64] = [:]
+            for index in 0..<40 {
+                ids[index] = loop.scheduleTimer(at: start + .milliseconds(20 + index)) {
+                    fired.withLock { _ = $0.insert(index) }
+                }
+            }
+            let cancelled = Set((0..<40).filter { $0 % 3 == 0 })
+            for index in cancelled { loop.cancelTimer(ids[index]!) }
+            // A sentinel after every other deadline: once it fires, all the others had their turn.
+            let sentinel = Atomic<Bool>(false)
+            loop.scheduleTimer(at: start + .milliseconds(120)) { sentinel.store(true, ordering: .releasing) }
+            #expect(await eventually(timeout: .seconds(5)) { sentinel.load(ordering: .acquiring) })
+            #expect(fired.withLock { $0 } == Set(0..<40).subtracting(cancelled))
+        }
+    }
+
+    /// A loop sleeping until a far timer must wake for an earlier one scheduled later.
+    @Test func anEarlierTimerWakesALoopSleepingOnALaterOne() async {
+        await withLoop { loop in
+            let far = loop.scheduleTimer(at: NanoTime.now() + .seconds(30)) {}
+            try? await Task.sleep(for: .milliseconds(50))
+            let start = ContinuousClock.now
+            await withCheckedContinuation { continuation in
+                loop.scheduleTimer(at: NanoTime.now() + .milliseconds(20)) { continuation.resume() }
+            }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            loop.cancelTimer(far)
+        }
+    }
+
+    @Test func aTimerInThePastFiresAtOnce() async {
+        await withLoop { loop in
+            let start = ContinuousClock.now
+            await withCheckedContinuation { continuation in
+                loop.scheduleTimer(at: NanoTime(nanoseconds: 1)) { continuation.resume() }
+            }
+            #expect(ContinuousClock.now - start < .seconds(1))
+        }
+    }
+
+    @Test func aTaskPreferringTheLoopRunsOnTheLoopThread() async throws {
+        try await withLoop { loop in
+            let (before, afterSleep, inChild) = try await withTaskExecutorPreference(loop) {
+                let before = loop.inEventLoop
+                try await Task.sleep(for: .milliseconds(10))
+                let afterSleep = loop.inEventLoop
+                // Child tasks inherit the preference.
+                async let child = loop.inEventLoop
+                let inChild = await child
+                return (before, afterSleep, inChild)
+            }
+            #expect(before)
+            #expect(afterSleep, "resumed off the loop after a suspension")
+            #expect(inChild)
+            #expect(!loop.inEventLoop)
+        }
+    }
+
+    @Test func aGroupHandsOutItsLoopsRoundRobin() {
+        let group = EventLoopGroup(loopCount: 3, name: "group-test")
+        defer { group.loops.forEach { $0.shutdown() } }
+        let picked = (0..<6).map { _ in ObjectIdentifier(group.next()) }
+        #expect(Set(picked).count == 3)
+        #expect(Array(picked[0..<3]) == Array(picked[3..<6]))
+    }
+}
