@@ -36,8 +36,17 @@ public struct InboundBuffer: Sendable {
                 writerIndex = unread
             }
             if storage.count - writerIndex < minimum {
+                // A new zeroed array plus one memcpy: growing element by element is slow in
+                // debug builds and makes a multi-megabyte message crawl in.
                 let newCount = max(storage.count * 2, writerIndex + minimum)
-                storage.append(contentsOf: repeatElement(0, count: newCount - storage.count))
+                var grown = [UInt8](repeating: 0, count: newCount)
+                let used = writerIndex
+                grown.withUnsafeMutableBytes { destination in
+                    storage.withUnsafeBytes { source in
+                        destination.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: used)
+                    }
+                }
+                storage = grown
             }
         }
         let start = writerIndex

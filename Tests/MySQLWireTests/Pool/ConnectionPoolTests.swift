@@ -19,7 +19,7 @@ struct ConnectionPoolTests {
         let opened = Atomic<Int>(0)
         let pool = ConnectionPool<FakePoolConnection>(
             name: "burst-test",
-            configuration: ConnectionPoolConfiguration(maximumPoolSize: 4, minimumIdle: 0, connectionTimeout: .seconds(1))
+            configuration: ConnectionPoolConfiguration(maximumPoolSize: 4, minimumIdle: 0, connectionTimeout: .seconds(2))
         ) {
             opened.add(1, ordering: .relaxed)
             return FakePoolConnection()
@@ -31,7 +31,7 @@ struct ConnectionPoolTests {
                     do {
                         return try await pool.withConnection { _ in
                             // Every fifth caller holds its connection far past the timeout.
-                            try await Task.sleep(for: .milliseconds(index % 5 == 0 ? 3000 : 20))
+                            try await Task.sleep(for: .milliseconds(index % 5 == 0 ? 5000 : 20))
                             return true
                         }
                     } catch let error as ConnectionPoolError {
@@ -55,7 +55,7 @@ struct ConnectionPoolTests {
     @Test("a timeout names the pool, the wait and the counts")
     func timeoutMessage() async throws {
         let pool = ConnectionPool<FakePoolConnection>(
-            name: "tiny", configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 0, connectionTimeout: .seconds(1))
+            name: "tiny", configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 0, connectionTimeout: .seconds(3))
         ) { FakePoolConnection() }
         defer { pool.shutdown() }
         let held = try await pool.acquire()

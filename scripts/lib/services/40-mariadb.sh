@@ -122,22 +122,25 @@ mariadb_up() {
     : >"$MARIADB_DIR/start.out"
     # mariadbd does not daemonize itself: start it in its own session, cwd in
     # our state dir (the ownership check relies on it), without the infra lock.
+    # `exec` so that the background process IS mariadbd (no shell lingering
+    # with the lock fd open); fd 9 is closed on the exec itself.
     (
         cd "$MARIADB_DIR" || exit 1
-        without_lock_fd setsid mariadbd --no-defaults "${user_opt[@]}" \
+        exec 9>&-
+        exec setsid mariadbd --no-defaults "${user_opt[@]}" \
             --datadir="$MARIADB_DATA" \
             --port="$MARIADB_PORT" --bind-address="$LAB_HOST" --skip-name-resolve \
             --socket="$MARIADB_SOCKET" --pid-file="$MARIADB_PIDFILE" \
             --log-error="$MARIADB_LOG" \
             --ssl-cert="$TLS_DIR/server.crt" --ssl-key="$TLS_DIR/server.key" --ssl-ca="$TLS_DIR/ca.crt" \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-            --max-connections=300 \
+            --max-connections=300 --max-allowed-packet=64M \
             --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
             --innodb-lock-wait-timeout=50 \
             --performance-schema=OFF --skip-log-bin \
-            </dev/null >>"$MARIADB_DIR/start.out" 2>&1 &
-        printf '%s\n' "$!" >"$MARIADB_DIR/launcher.pid"
-    )
+            </dev/null >>"$MARIADB_DIR/start.out" 2>&1
+    ) &
+    printf '%s\n' "$!" >"$MARIADB_DIR/launcher.pid"
 
     deadline=$((SECONDS + MARIADB_START_TIMEOUT))
     while :; do

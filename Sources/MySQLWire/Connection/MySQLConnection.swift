@@ -1,0 +1,431 @@
+import Synchronization
+import WireCore
+
+/// One connection to a MySQL or MariaDB server.
+///
+/// The protocol lives in `MySQLConnectionStateMachine`; this class feeds it the packets the
+/// channel's event loop decodes and carries out its actions. Commands run one at a time (the
+/// protocol has no request ids to match pipelined replies): concurrent callers queue in FIFO
+/// order.
+///
+/// A statement with a timeout that does not finish in time is killed with `KILL QUERY` sent
+/// from a second, short-lived connection; the statement then fails with
+/// `MySQLError.queryTimeout(killed: true)` and this connection stays usable. If the kill
+/// cannot be delivered, or the server does not answer within `killGracePeriod`, the
+/// connection is closed instead (`killed: false`).
+public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
+    typealias Waiter = UnsafeContinuation<Result<Event, MySQLError>, Never>
+
+    enum Event: Sendable {
+        case startTLS([UInt8])
+        case authenticated(MySQLConnectionStateMachine.SessionInfo)
+        case completed(MySQLConnectionStateMachine.CommandResult)
+    }
+
+    struct State {
+        var machine: MySQLConnectionStateMachine
+        var waiter: Waiter?
+        var buffered: Result<Event, MySQLError>?
+        var failure: MySQLError?
+        var session: MySQLConnectionStateMachine.SessionInfo?
+        var generation: UInt64 = 0
+        var timedOutGeneration: UInt64?
+    }
+
+    public let configuration: MySQLConfiguration
+    public let channel: Channel
+    private let state: Mutex<State>
+    private let gate = AsyncGate()
+    // Event-loop-only.
+    private var decoder: MySQLPacketDecoder
+
+    private init(configuration: MySQLConfiguration, channel: Channel) {
+        self.configuration = configuration
+        self.channel = channel
+        self.state = Mutex(State(machine: MySQLConnectionStateMachine(settings: configuration.stateMachineSettings)))
+        // Greeting and auth packets are small: a huge announced length before login is
+        // not MySQL (an HTTP or TLS server, say), and is refused at once instead of awaited.
+        self.decoder = MySQLPacketDecoder(maxPayloadSize: min(64 * 1024, configuration.maxPayloadSize))
+    }
+
+    deinit {
+        channel.close()
+    }
+
+    /// The server's id for this session (what `KILL` and `SHOW PROCESSLIST` use).
+    public var connectionID: UInt32 { state.withLock { $0.session?.connectionID ?? 0 } }
+    public var serverVersion: String { state.withLock { $0.session?.serverVersion ?? "" } }
+    public var isTLS: Bool { state.withLock { $0.session?.isTLS ?? false } }
+    public var authPlugin: String { state.withLock { $0.session?.authPlugin ?? "" } }
+    public var isOpen: Bool { state.withLock { $0.failure == nil && !$0.machine.isClosed } && channel.isActive }
+
+    // MARK: Connecting
+
+    public static func connect(
+        _ configuration: MySQLConfiguration,
+        eventLoop: EventLoop = EventLoopGroup.shared.next()
+    ) async throws(MySQLError) -> MySQLConnection {
+        let start = ContinuousClock.now
+        let channel: Channel
+        do {
+            channel = try await Channel.connect(
+                host: configuration.host, port: configuration.port, tls: nil,
+                options: ChannelOptions(connectTimeout: configuration.connectTimeout), eventLoop: eventLoop
+            )
+        } catch {
+            throw .connection(error)
+        }
+        let connection = MySQLConnection(configuration: configuration, channel: channel)
+        channel.setHandler(connection)
+        let remaining = configuration.connectTimeout - (ContinuousClock.now - start)
+        let watchdog = Task { [weak connection] in
+            do { try await Task.sleep(for: max(remaining, .milliseconds(1))) } catch { return }
+            guard let connection, connection.state.withLock({ $0.session == nil }) else { return }
+            connection.channel.closeWithError(.timedOut(operation: "MySQL handshake", peer: channel.peer, after: configuration.connectTimeout))
+        }
+        defer { watchdog.cancel() }
+        while true {
+            switch await connection.awaitEvent() {
+            case let .success(.startTLS(sslRequest)):
+                guard channel.write(bytes: sslRequest) else {
+                    throw connection.currentFailure
+                }
+                do {
+                    try await channel.startTLS(configuration.tls, serverName: configuration.tls.serverName)
+                } catch {
+                    connection.fail(.connection(error))
+                    throw .connection(error)
+                }
+                let action = connection.state.withLock { $0.machine.tlsEstablished() }
+                connection.perform(action)
+            case let .success(.authenticated(session)):
+                connection.state.withLock { $0.session = session }
+                return connection
+            case .success(.completed):
+                connection.fail(.protocolViolation(.unexpectedPacket(state: "connecting", firstByte: nil, length: 0)))
+                throw connection.currentFailure
+            case let .failure(error):
+                connection.channel.close()
+                throw error
+            }
+        }
+    }
+
+    // MARK: Commands
+
+    /// Runs SQL text (several statements separated by `;` allowed) and returns every result.
+    public func query(_ sql: String, timeout: Duration? = nil) async throws(MySQLError) -> MySQLResult {
+        guard case let .result(result) = try await run(.query(sql), timeout: timeout ?? configuration.queryTimeout) else {
+            throw .protocolViolation(.unexpectedPacket(state: "COM_QUERY result", firstByte: nil, length: 0))
+        }
+        return result
+    }
+
+    public func prepare(_ sql: String) async throws(MySQLError) -> MySQLPreparedStatement {
+        guard case let .prepared(statement) = try await run(.prepare(sql), timeout: nil) else {
+            throw .protocolViolation(.unexpectedPacket(state: "COM_STMT_PREPARE result", firstByte: nil, length: 0))
+        }
+        return statement
+    }
+
+    public func execute(_ statement: MySQLPreparedStatement, _ parameters: [MySQLValue] = [], timeout: Duration? = nil) async throws(MySQLError) -> MySQLResult {
+        guard statement.connectionID == connectionID else {
+            throw .invalidArgument("statement \(statement.id) was prepared on connection \(statement.connectionID), not \(connectionID)")
+        }
+        guard case let .result(result) = try await run(.execute(statement, parameters), timeout: timeout ?? configuration.queryTimeout) else {
+            throw .protocolViolation(.unexpectedPacket(state: "COM_STMT_EXECUTE result", firstByte: nil, length: 0))
+        }
+        return result
+    }
+
+    /// Prepares, executes and closes: a one-off parameterised statement.
+    public func query(_ sql: String, _ parameters: [MySQLValue], timeout: Duration? = nil) async throws(MySQLError) -> MySQLResult {
+        let statement = try await prepare(sql)
+        do {
+            let result = try await execute(statement, parameters, timeout: timeout)
+            try await close(statement)
+            return result
+        } catch {
+            if isOpen { try? await close(statement) }
+            throw error
+        }
+    }
+
+    public func close(_ statement: MySQLPreparedStatement) async throws(MySQLError) {
+        _ = try await run(.closeStatement(statement.id), timeout: nil)
+    }
+
+    public func reset(_ statement: MySQLPreparedStatement) async throws(MySQLError) {
+        _ = try await run(.resetStatement(statement.id), timeout: nil)
+    }
+
+    public func ping() async throws(MySQLError) {
+        _ = try await run(.ping, timeout: nil)
+    }
+
+    /// A liveness check for pools: COM_PING within `timeout`. On expiry the connection is
+    /// closed (a server that does not answer a ping is gone) and the answer is false.
+    public func validate(timeout: Duration) async -> Bool {
+        guard isOpen else { return false }
+        return await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                do {
+                    try await self.ping()
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                do { try await Task.sleep(for: timeout) } catch { return false }
+                return nil
+            }
+            let first = await group.next() ?? false
+            if first == nil {
+                channel.closeWithError(.timedOut(operation: "ping", peer: channel.peer, after: timeout))
+            }
+            group.cancelAll()
+            return first ?? false
+        }
+    }
+
+    /// COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables and prepared
+    /// statements, without re-authenticating (what a pool does on return).
+    public func resetConnection() async throws(MySQLError) {
+        _ = try await run(.resetConnection, timeout: nil)
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; rolls back and rethrows if it throws (or if COMMIT
+    /// fails).
+    public func transaction<T: Sendable>(_ body: (MySQLConnection) async throws -> T) async throws -> T {
+        _ = try await query("BEGIN")
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            if isOpen { _ = try? await query("ROLLBACK") }
+            throw error
+        }
+        do {
+            _ = try await query("COMMIT")
+        } catch {
+            if isOpen { _ = try? await query("ROLLBACK") }
+            throw error
+        }
+        return value
+    }
+
+    /// Sends COM_QUIT when idle and closes the connection. Never waits for a command in
+    /// flight: that command (and any queued behind it) fails with `.connectionClosed`.
+    public func close() async {
+        guard gate.tryAcquire() else {
+            fail(.connectionClosed)
+            return
+        }
+        let action = state.withLock { state -> MySQLConnectionStateMachine.Action in
+            guard state.failure == nil, state.machine.isReady else { return .none }
+            return state.machine.startCommand(.quit)
+        }
+        if case let .complete(_, bytes) = action { channel.write(bytes: bytes) }
+        fail(.connectionClosed)
+        gate.release()
+    }
+
+    private func run(_ command: MySQLConnectionStateMachine.Command, timeout: Duration?) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
+        await gate.acquire()
+        defer { gate.release() }
+        let (action, generation) = state.withLock { state -> (MySQLConnectionStateMachine.Action, UInt64) in
+            if let failure = state.failure { return (.commandFailed(failure), 0) }
+            state.generation += 1
+            state.buffered = nil
+            return (state.machine.startCommand(command), state.generation)
+        }
+        switch action {
+        case let .send(bytes):
+            guard channel.write(bytes: bytes) else { throw currentFailure }
+        case let .complete(result, bytes):
+            guard channel.write(bytes: bytes) else { throw currentFailure }
+            return result
+        case let .commandFailed(error):
+            throw error
+        default:
+            throw .protocolViolation(.unexpectedPacket(state: "starting a command", firstByte: nil, length: 0))
+        }
+
+        var timer: Task<Void, Never>?
+        if let timeout {
+            timer = Task { [weak self] in
+                do { try await Task.sleep(for: timeout) } catch { return }
+                await self?.statementTimedOut(generation: generation, timeout: timeout)
+            }
+        }
+        let outcome = await awaitEvent()
+        timer?.cancel()
+        let timedOut = state.withLock { $0.timedOutGeneration == generation }
+        if timedOut {
+            // Let the kill attempt finish before the next command can start, so a late
+            // KILL QUERY never hits the next statement.
+            await timer?.value
+        }
+        switch outcome {
+        case let .success(.completed(result)):
+            return result
+        case .success:
+            throw .protocolViolation(.unexpectedPacket(state: "command in flight", firstByte: nil, length: 0))
+        case let .failure(error):
+            if timedOut, let timeout {
+                if case let .server(serverError) = error, serverError.code == .queryInterrupted || serverError.code == .statementTimeout {
+                    throw .queryTimeout(after: timeout, killed: true)
+                }
+                if case .connection = error { throw .queryTimeout(after: timeout, killed: false) }
+            }
+            throw error
+        }
+    }
+
+    private func statementTimedOut(generation: UInt64, timeout: Duration) async {
+        func stillRunning() -> Bool {
+            state.withLock { $0.generation == generation && $0.machine.commandInFlight && $0.failure == nil }
+        }
+        let marked = state.withLock { state -> Bool in
+            guard state.generation == generation, state.machine.commandInFlight, state.failure == nil else { return false }
+            state.timedOutGeneration = generation
+            return true
+        }
+        guard marked else { return }
+        var killConfiguration = configuration
+        killConfiguration.queryTimeout = nil
+        killConfiguration.connectTimeout = min(configuration.connectTimeout, configuration.killGracePeriod)
+        var killed = false
+        do {
+            let killer = try await MySQLConnection.connect(killConfiguration, eventLoop: channel.eventLoop)
+            if stillRunning() {
+                _ = try await killer.query("KILL QUERY \(connectionID)")
+            }
+            await killer.close()
+            killed = true
+        } catch {
+            killed = false
+        }
+        if !killed {
+            channel.closeWithError(.timedOut(operation: "query", peer: channel.peer, after: timeout))
+            return
+        }
+        // Cancelled once the answer arrives; otherwise the server did not honour the kill.
+        do { try await Task.sleep(for: configuration.killGracePeriod) } catch {}
+        if stillRunning() {
+            channel.closeWithError(.timedOut(operation: "query (after KILL QUERY)", peer: channel.peer, after: timeout))
+        }
+    }
+
+    // MARK: Plumbing
+
+    private var currentFailure: MySQLError {
+        state.withLock { $0.failure } ?? .connectionClosed
+    }
+
+    private func awaitEvent() async -> Result<Event, MySQLError> {
+        await withUnsafeContinuation { (continuation: Waiter) in
+            let immediate = state.withLock { state -> Result<Event, MySQLError>? in
+                if let buffered = state.buffered {
+                    state.buffered = nil
+                    return buffered
+                }
+                if let failure = state.failure { return .failure(failure) }
+                state.waiter = continuation
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    private func deliver(_ outcome: Result<Event, MySQLError>) {
+        let waiter = state.withLock { state -> Waiter? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.buffered = outcome
+            return nil
+        }
+        waiter?.resume(returning: outcome)
+    }
+
+    /// Records a fatal error, wakes the waiter with it and closes the channel.
+    private func fail(_ error: MySQLError) {
+        let waiter = state.withLock { state -> Waiter? in
+            if state.failure == nil { state.failure = error }
+            state.machine.closed()
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: .failure(error))
+        channel.close()
+    }
+
+    private func perform(_ action: MySQLConnectionStateMachine.Action) {
+        switch action {
+        case .none:
+            return
+        case let .send(bytes):
+            channel.write(bytes: bytes)
+        case let .sendSSLRequestAndStartTLS(bytes):
+            deliver(.success(.startTLS(bytes)))
+        case let .authenticated(session):
+            deliver(.success(.authenticated(session)))
+        case let .complete(result, bytes):
+            if !bytes.isEmpty { channel.write(bytes: bytes) }
+            deliver(.success(.completed(result)))
+        case let .commandFailed(error):
+            deliver(.failure(error))
+        case let .closeConnection(error):
+            fail(error)
+        }
+    }
+
+    /// Packets are decoded in place from the channel's buffer. The tail of a large frame
+    /// (a big row) is moved into the decoder instead, so the channel's buffer stays small
+    /// and the frame accumulates with plain appends.
+    public func channelRead(_ buffer: inout InboundBuffer) {
+        let end = buffer.writerIndex
+        var index = buffer.readerIndex
+        do {
+            if decoder.hasBufferedBytes {
+                decoder.append(buffer.storage[index..<end])
+                index = end
+                buffer.readerIndex = index
+                while let packet = try decoder.next() { handle(packet) }
+                return
+            }
+            let storage = buffer.storage
+            while let packet = try decoder.next(from: storage, index: &index, end: end) { handle(packet) }
+            if let length = MySQLPacketDecoder.frameLength(in: storage, at: index, end: end), length >= 32 * 1024 {
+                decoder.append(storage[index..<end])
+                index = end
+            }
+            buffer.readerIndex = index
+        } catch {
+            buffer.readerIndex = end
+            fail(.protocolViolation(error))
+        }
+    }
+
+    private func handle(_ packet: MySQLPacket) {
+        let action = state.withLock { $0.machine.packetReceived(packet) }
+        if case .authenticated = action { decoder.maxPayloadSize = configuration.maxPayloadSize }
+        perform(action)
+    }
+
+    public func channelClosed(_ error: WireError) {
+        let waiter = state.withLock { state -> Waiter? in
+            if state.failure == nil { state.failure = .connection(error) }
+            state.machine.closed()
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        let failure = currentFailure
+        waiter?.resume(returning: .failure(failure))
+    }
+}

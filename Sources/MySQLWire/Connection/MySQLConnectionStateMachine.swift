@@ -1,0 +1,566 @@
+import WireCore
+
+/// The protocol state of one MySQL connection, as a value: it consumes packets (and the
+/// outcome of a TLS upgrade) and returns what to do. No I/O, no clock, no locks; the
+/// connection drives it and tests drive it with bytes.
+///
+/// handshake → [SSLRequest → TLS] → HandshakeResponse41 → auth (switch, more data)* → ready
+/// → command in flight (result sets: column count, columns, [EOF], rows, EOF/OK, and again
+/// while SERVER_MORE_RESULTS_EXISTS) → ready …
+public struct MySQLConnectionStateMachine: Sendable {
+    public enum TLSMode: Sendable, Hashable {
+        case disabled
+        /// TLS when the server offers it, plain otherwise.
+        case preferred
+        case required
+    }
+
+    public struct Settings: Sendable {
+        public var username: String
+        public var password: String
+        public var database: String?
+        public var tls: TLSMode
+        /// The server's RSA public key (PEM) for caching_sha2_password over plain TCP; when nil
+        /// it is requested from the server.
+        public var serverPublicKeyPEM: [UInt8]?
+        public var attributes: [(key: String, value: String)]
+        public var maxPacketSize: UInt32
+
+        public init(
+            username: String, password: String, database: String? = nil, tls: TLSMode = .disabled,
+            serverPublicKeyPEM: [UInt8]? = nil, attributes: [(key: String, value: String)] = [("_client_name", "MySQLWire")],
+            maxPacketSize: UInt32 = 0x0100_0000
+        ) {
+            self.username = username
+            self.password = password
+            self.database = database
+            self.tls = tls
+            self.serverPublicKeyPEM = serverPublicKeyPEM
+            self.attributes = attributes
+            self.maxPacketSize = maxPacketSize
+        }
+    }
+
+    /// What the server told us in the handshake, once authenticated.
+    public struct SessionInfo: Sendable, Hashable {
+        public var connectionID: UInt32
+        public var serverVersion: String
+        public var capabilities: MySQLCapabilities
+        public var isTLS: Bool
+        public var authPlugin: String
+    }
+
+    public enum Command: Sendable, Hashable {
+        case query(String)
+        case prepare(String)
+        case execute(MySQLPreparedStatement, [MySQLValue])
+        case closeStatement(UInt32)
+        case resetStatement(UInt32)
+        case ping
+        case resetConnection
+        case quit
+    }
+
+    public enum CommandResult: Sendable, Hashable {
+        case result(MySQLResult)
+        case prepared(MySQLPreparedStatement)
+        case ok(OKPacket)
+        /// Commands the server does not answer (COM_STMT_CLOSE, COM_QUIT).
+        case noReply
+    }
+
+    public enum Action: Sendable, Equatable {
+        case none
+        /// Write these (framed) bytes.
+        case send([UInt8])
+        /// Write the framed SSLRequest, upgrade the channel to TLS, then call `tlsEstablished()`.
+        case sendSSLRequestAndStartTLS([UInt8])
+        case authenticated(SessionInfo)
+        /// Write these bytes (when not empty); the command is complete.
+        case complete(CommandResult, send: [UInt8])
+        /// The command failed; the connection is ready for the next one.
+        case commandFailed(MySQLError)
+        /// Fatal: report the error and close the connection.
+        case closeConnection(MySQLError)
+    }
+
+    enum AuthPhase: Sendable {
+        case initial
+        case cachingSHA2AwaitingResult
+        case cachingSHA2AwaitingPublicKey
+        case awaitingOK
+    }
+
+    struct AuthState: Sendable {
+        var plugin: String
+        var nonce: [UInt8]
+        var phase: AuthPhase
+    }
+
+    enum ResultPhase: Sendable {
+        case first
+        case columns(remaining: Int)
+        case columnsEOF
+        case rows
+    }
+
+    enum PreparePhase: Sendable {
+        case first
+        case parameters(remaining: Int)
+        case parametersEOF
+        case columns(remaining: Int)
+        case columnsEOF
+    }
+
+    struct ResultReading: Sendable {
+        var binary: Bool
+        var phase: ResultPhase = .first
+        var current = MySQLResultSet()
+        var finished: [MySQLResultSet] = []
+    }
+
+    struct PrepareReading: Sendable {
+        var sql: String
+        var phase: PreparePhase = .first
+        var ok = StmtPrepareOK(statementID: 0, columnCount: 0, parameterCount: 0)
+        var parameters: [ColumnDefinition41] = []
+        var columns: [ColumnDefinition41] = []
+    }
+
+    enum CommandState: Sendable {
+        case result(ResultReading)
+        case prepare(PrepareReading)
+        case okOnly(String)
+    }
+
+    enum State: Sendable {
+        case awaitingHandshake
+        case awaitingTLS(HandshakeV10)
+        case authenticating(AuthState)
+        case ready
+        case command(CommandState)
+        /// Transient, while a packet is being handled.
+        case processing
+        case closed
+    }
+
+    public let settings: Settings
+    private(set) var state: State = .awaitingHandshake
+    private(set) var handshake: HandshakeV10?
+    public private(set) var capabilities: MySQLCapabilities = []
+    public private(set) var isTLS = false
+    /// Sequence id the next packet from the server must carry.
+    private(set) var expectedSequence: UInt8 = 0
+
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    public var isReady: Bool { if case .ready = state { return true } else { return false } }
+    public var isClosed: Bool { if case .closed = state { return true } else { return false } }
+    public var commandInFlight: Bool { if case .command = state { return true } else { return false } }
+    var deprecateEOF: Bool { capabilities.contains(.deprecateEOF) }
+
+    // MARK: Handshake and authentication
+
+    public mutating func packetReceived(_ packet: MySQLPacket) -> Action {
+        if case .closed = state { return .none }
+        if packet.sequenceID != expectedSequence {
+            return fail(.protocolViolation(.sequenceMismatch(expected: expectedSequence, received: packet.sequenceID)))
+        }
+        expectedSequence = packet.nextSequenceID
+        do throws(MySQLError) {
+            switch state {
+            case .awaitingHandshake:
+                return try handshakeReceived(packet.payload)
+            case .awaitingTLS:
+                throw .protocolViolation(.unexpectedPacket(state: "waiting for the TLS upgrade", firstByte: packet.header, length: packet.payload.count))
+            case let .authenticating(auth):
+                return try authPacketReceived(packet.payload, auth: auth)
+            case .ready:
+                throw .protocolViolation(.unexpectedPacket(state: "idle", firstByte: packet.header, length: packet.payload.count))
+            case .command(var command):
+                // Take the command state out (so its row arrays stay uniquely referenced and
+                // appends do not copy them), and put it back unless a transition happened.
+                state = .processing
+                let action = try commandPacketReceived(packet.payload, command: &command)
+                if case .processing = state { state = .command(command) }
+                return action
+            case .processing:
+                return .none
+            case .closed:
+                return .none
+            }
+        } catch {
+            return fail(error)
+        }
+    }
+
+    private mutating func fail(_ error: MySQLError) -> Action {
+        state = .closed
+        return .closeConnection(error)
+    }
+
+    private mutating func handshakeReceived(_ payload: [UInt8]) throws(MySQLError) -> Action {
+        if ERRPacket.isERR(payload) {
+            // e.g. 1040 too many connections, 1129 host blocked: sent instead of a greeting.
+            throw .server(try protocolCall { () throws(MySQLProtocolError) in try ERRPacket.decode(payload) }.error)
+        }
+        let greeting = try protocolCall { () throws(MySQLProtocolError) in try HandshakeV10.decode(payload) }
+        guard greeting.capabilities.contains(.protocol41) else {
+            throw .protocolViolation(.unsupported("server without CLIENT_PROTOCOL_41 (\(greeting.serverVersion))"))
+        }
+        handshake = greeting
+        var caps = MySQLCapabilities.clientDefault.intersection(greeting.capabilities)
+        caps.insert(.protocol41)
+        if settings.database != nil && greeting.capabilities.contains(.connectWithDB) {
+            caps.insert(.connectWithDB)
+        } else {
+            caps.remove(.connectWithDB)
+        }
+        if greeting.capabilities.contains(.connectAttrs) && !settings.attributes.isEmpty { caps.insert(.connectAttrs) }
+        let serverTLS = greeting.capabilities.contains(.ssl)
+        let useTLS: Bool
+        switch settings.tls {
+        case .disabled: useTLS = false
+        case .preferred: useTLS = serverTLS
+        case .required:
+            guard serverTLS else { throw .tlsUnavailable }
+            useTLS = true
+        }
+        guard useTLS else {
+            capabilities = caps
+            return try sendHandshakeResponse(greeting)
+        }
+        caps.insert(.ssl)
+        capabilities = caps
+        state = .awaitingTLS(greeting)
+        var bytes: [UInt8] = []
+        let request = SSLRequest(capabilities: caps, maxPacketSize: settings.maxPacketSize)
+        expectedSequence = MySQLPacket.encode(payload: request.encoded(), sequenceID: expectedSequence, into: &bytes)
+        return .sendSSLRequestAndStartTLS(bytes)
+    }
+
+    /// The channel now speaks TLS: send the real handshake response.
+    public mutating func tlsEstablished() -> Action {
+        guard case let .awaitingTLS(greeting) = state else {
+            return fail(.protocolViolation(.unexpectedPacket(state: "TLS established outside the upgrade", firstByte: nil, length: 0)))
+        }
+        isTLS = true
+        do throws(MySQLError) {
+            return try sendHandshakeResponse(greeting)
+        } catch {
+            return fail(error)
+        }
+    }
+
+    private mutating func sendHandshakeResponse(_ greeting: HandshakeV10) throws(MySQLError) -> Action {
+        let requested = greeting.authPluginName ?? MySQLNativePassword.name
+        // An unknown default plugin: answer as mysql_native_password; the server switches us
+        // to what the account really uses.
+        let plugin = MySQLAuthPlugin(name: requested) ?? .nativePassword
+        let response = try authCall { () throws(MySQLAuthenticationError) in
+            try plugin.initialResponse(password: settings.password, nonce: greeting.authPluginData, secure: isTLS)
+        }
+        let message = HandshakeResponse41(
+            capabilities: capabilities, maxPacketSize: settings.maxPacketSize, username: settings.username,
+            authResponse: response, database: capabilities.contains(.connectWithDB) ? settings.database : nil,
+            authPluginName: plugin.name, attributes: capabilities.contains(.connectAttrs) ? settings.attributes : []
+        )
+        state = .authenticating(AuthState(plugin: plugin.name, nonce: greeting.authPluginData, phase: .initial))
+        return .send(frame(message.encoded()))
+    }
+
+    private mutating func frame(_ payload: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        expectedSequence = MySQLPacket.encode(payload: payload, sequenceID: expectedSequence, into: &bytes)
+        return bytes
+    }
+
+    private mutating func authPacketReceived(_ payload: [UInt8], auth: AuthState) throws(MySQLError) -> Action {
+        guard let header = payload.first else {
+            throw .protocolViolation(.unexpectedPacket(state: "authenticating", firstByte: nil, length: 0))
+        }
+        switch header {
+        case 0x00:
+            let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
+            _ = ok
+            state = .ready
+            return .authenticated(SessionInfo(
+                connectionID: handshake?.connectionID ?? 0, serverVersion: handshake?.serverVersion ?? "",
+                capabilities: capabilities, isTLS: isTLS, authPlugin: auth.plugin
+            ))
+        case 0xff:
+            throw .server(try protocolCall { () throws(MySQLProtocolError) in try ERRPacket.decode(payload) }.error)
+        case 0xfe:
+            let request = try protocolCall { () throws(MySQLProtocolError) in try AuthSwitchRequest.decode(payload) }
+            guard let plugin = MySQLAuthPlugin(name: request.pluginName) else {
+                throw .authentication(.unsupportedPlugin(request.pluginName))
+            }
+            // Raw plugin data: an ed25519 nonce may legitimately end in 0x00.
+            let nonce = plugin == .clientEd25519 ? request.pluginData : request.nonce
+            let response = try authCall { () throws(MySQLAuthenticationError) in
+                try plugin.initialResponse(password: settings.password, nonce: nonce, secure: isTLS)
+            }
+            state = .authenticating(AuthState(plugin: plugin.name, nonce: nonce, phase: .initial))
+            return .send(frame(response))
+        case 0x01:
+            let more = try protocolCall { () throws(MySQLProtocolError) in try AuthMoreData.decode(payload) }
+            guard auth.plugin == MySQLCachingSHA2Password.name else {
+                throw .protocolViolation(.unexpectedPacket(state: "authenticating with \(auth.plugin)", firstByte: header, length: payload.count))
+            }
+            if auth.phase == .cachingSHA2AwaitingPublicKey {
+                let encrypted = try authCall { () throws(MySQLAuthenticationError) in
+                    try MySQLCachingSHA2Password.encryptPassword(settings.password, nonce: auth.nonce, publicKeyPEM: more.data)
+                }
+                state = .authenticating(AuthState(plugin: auth.plugin, nonce: auth.nonce, phase: .awaitingOK))
+                return .send(frame(encrypted))
+            }
+            switch more.data.first {
+            case AuthMoreData.fastAuthSuccess:
+                state = .authenticating(AuthState(plugin: auth.plugin, nonce: auth.nonce, phase: .awaitingOK))
+                return .none
+            case AuthMoreData.performFullAuthentication:
+                if isTLS {
+                    state = .authenticating(AuthState(plugin: auth.plugin, nonce: auth.nonce, phase: .awaitingOK))
+                    return .send(frame(MySQLCachingSHA2Password.cleartext(password: settings.password)))
+                }
+                if let pem = settings.serverPublicKeyPEM {
+                    let encrypted = try authCall { () throws(MySQLAuthenticationError) in
+                        try MySQLCachingSHA2Password.encryptPassword(settings.password, nonce: auth.nonce, publicKeyPEM: pem)
+                    }
+                    state = .authenticating(AuthState(plugin: auth.plugin, nonce: auth.nonce, phase: .awaitingOK))
+                    return .send(frame(encrypted))
+                }
+                state = .authenticating(AuthState(plugin: auth.plugin, nonce: auth.nonce, phase: .cachingSHA2AwaitingPublicKey))
+                return .send(frame(MySQLCachingSHA2Password.requestPublicKey))
+            default:
+                throw .protocolViolation(.unexpectedPacket(state: "caching_sha2_password status", firstByte: more.data.first, length: payload.count))
+            }
+        default:
+            throw .protocolViolation(.unexpectedPacket(state: "authenticating", firstByte: header, length: payload.count))
+        }
+    }
+
+    // MARK: Commands
+
+    /// Starts a command; returns `.send` with its bytes, or a failure if the connection is not
+    /// ready (the caller serialises commands).
+    public mutating func startCommand(_ command: Command) -> Action {
+        switch state {
+        case .ready: break
+        case .closed: return .commandFailed(.connectionClosed)
+        default: return .commandFailed(.invalidArgument("a command is already in flight or the connection is not authenticated"))
+        }
+        expectedSequence = 0
+        var writer = ByteWriter(capacity: 64)
+        switch command {
+        case let .query(sql):
+            COMQuery(sql: sql).encode(into: &writer)
+            state = .command(.result(ResultReading(binary: false)))
+        case let .prepare(sql):
+            COMStmtPrepare(sql: sql).encode(into: &writer)
+            state = .command(.prepare(PrepareReading(sql: sql)))
+        case let .execute(statement, parameters):
+            guard parameters.count == statement.parameters.count else {
+                return .commandFailed(.invalidArgument("statement has \(statement.parameters.count) parameters, \(parameters.count) given"))
+            }
+            COMStmtExecute(statementID: statement.id, parameters: parameters).encode(into: &writer)
+            state = .command(.result(ResultReading(binary: true)))
+        case let .closeStatement(id):
+            COMStmtClose(statementID: id).encode(into: &writer)
+            return .complete(.noReply, send: frame(writer.bytes))
+        case let .resetStatement(id):
+            COMStmtReset(statementID: id).encode(into: &writer)
+            state = .command(.okOnly("COM_STMT_RESET"))
+        case .ping:
+            COMPing().encode(into: &writer)
+            state = .command(.okOnly("COM_PING"))
+        case .resetConnection:
+            COMResetConnection().encode(into: &writer)
+            state = .command(.okOnly("COM_RESET_CONNECTION"))
+        case .quit:
+            COMQuit().encode(into: &writer)
+            state = .closed
+            return .complete(.noReply, send: frame(writer.bytes))
+        }
+        return .send(frame(writer.bytes))
+    }
+
+    private mutating func commandFailed(_ payload: [UInt8]) throws(MySQLError) -> Action {
+        let error = try protocolCall { () throws(MySQLProtocolError) in try ERRPacket.decode(payload) }.error
+        state = .ready
+        return .commandFailed(.server(error))
+    }
+
+    private mutating func commandPacketReceived(_ payload: [UInt8], command: inout CommandState) throws(MySQLError) -> Action {
+        switch command {
+        case let .okOnly(name):
+            if ERRPacket.isERR(payload) { return try commandFailed(payload) }
+            guard payload.first == 0x00 else {
+                throw .protocolViolation(.unexpectedPacket(state: "waiting for the OK to \(name)", firstByte: payload.first, length: payload.count))
+            }
+            let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
+            state = .ready
+            return .complete(.ok(ok), send: [])
+        case var .result(reading):
+            command = .okOnly("")  // drop the second reference before mutating `reading`
+            defer { command = .result(reading) }
+            return try resultPacketReceived(payload, reading: &reading)
+        case var .prepare(reading):
+            command = .okOnly("")
+            defer { command = .prepare(reading) }
+            return try preparePacketReceived(payload, reading: &reading)
+        }
+    }
+
+    private mutating func resultPacketReceived(_ payload: [UInt8], reading: inout ResultReading) throws(MySQLError) -> Action {
+        switch reading.phase {
+        case .first:
+            if ERRPacket.isERR(payload) { return try commandFailed(payload) }
+            if payload.first == 0x00 {
+                let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
+                return finishResultSet(ok: ok, reading: &reading)
+            }
+            if payload.first == 0xfb {
+                throw .protocolViolation(.unsupported("LOCAL INFILE request (CLIENT_LOCAL_FILES was not offered)"))
+            }
+            let count = try protocolCall { () throws(MySQLProtocolError) -> Int in
+                try decodingMessage("column count") { () throws(WireDecodingError) -> Int in
+                    var reader = ByteReader(payload)
+                    let value = try reader.readLengthEncodedInteger("column count")
+                    guard reader.isAtEnd, value > 0, value <= 4096 else {
+                        throw .malformed(field: "column count", reason: "\(value) (\(payload.count) bytes)", offset: 0)
+                    }
+                    return Int(value)
+                }
+            }
+            reading.current.columns.reserveCapacity(count)
+            reading.phase = .columns(remaining: count)
+            return .none
+        case let .columns(remaining):
+            let column = try protocolCall { () throws(MySQLProtocolError) in try ColumnDefinition41.decode(payload) }
+            reading.current.columns.append(column)
+            if remaining > 1 {
+                reading.phase = .columns(remaining: remaining - 1)
+            } else {
+                reading.phase = deprecateEOF ? .rows : .columnsEOF
+            }
+            return .none
+        case .columnsEOF:
+            guard EOFPacket.isEOF(payload) else {
+                throw .protocolViolation(.unexpectedPacket(state: "waiting for the EOF after column definitions", firstByte: payload.first, length: payload.count))
+            }
+            reading.phase = .rows
+            return .none
+        case .rows:
+            if payload.first == 0xfe && payload.count < 0xff_ffff {
+                // End of rows: EOF, or an OK with header 0xFE under CLIENT_DEPRECATE_EOF.
+                if deprecateEOF {
+                    let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
+                    return finishResultSet(ok: ok, reading: &reading)
+                }
+                let eof = try protocolCall { () throws(MySQLProtocolError) in try EOFPacket.decode(payload) }
+                return finishResultSet(ok: OKPacket(header: 0xfe, statusFlags: eof.statusFlags, warnings: eof.warnings), reading: &reading)
+            }
+            if ERRPacket.isERR(payload) { return try commandFailed(payload) }
+            let row: [MySQLValue]
+            if reading.binary {
+                row = try protocolCall { () throws(MySQLProtocolError) in try BinaryResultRow.decodeValues(payload, columns: reading.current.columns) }
+            } else {
+                row = try protocolCall { () throws(MySQLProtocolError) in try TextResultRow.decodeValues(payload, columns: reading.current.columns) }
+            }
+            reading.current.rows.append(row)
+            return .none
+        }
+    }
+
+    private mutating func finishResultSet(ok: OKPacket, reading: inout ResultReading) -> Action {
+        reading.current.affectedRows = ok.affectedRows
+        reading.current.lastInsertID = ok.lastInsertID
+        reading.current.warnings = ok.warnings
+        reading.current.statusFlags = ok.statusFlags
+        reading.current.info = ok.info
+        reading.finished.append(reading.current)
+        reading.current = MySQLResultSet()
+        if ok.statusFlags.contains(.moreResultsExist) {
+            reading.phase = .first
+            return .none
+        }
+        state = .ready
+        return .complete(.result(MySQLResult(resultSets: reading.finished)), send: [])
+    }
+
+    private mutating func preparePacketReceived(_ payload: [UInt8], reading: inout PrepareReading) throws(MySQLError) -> Action {
+        switch reading.phase {
+        case .first:
+            if ERRPacket.isERR(payload) { return try commandFailed(payload) }
+            reading.ok = try protocolCall { () throws(MySQLProtocolError) in try StmtPrepareOK.decode(payload) }
+            if reading.ok.parameterCount > 0 {
+                reading.phase = .parameters(remaining: Int(reading.ok.parameterCount))
+            } else if reading.ok.columnCount > 0 {
+                reading.phase = .columns(remaining: Int(reading.ok.columnCount))
+            } else {
+                return finishPrepare(reading)
+            }
+        case let .parameters(remaining):
+            reading.parameters.append(try protocolCall { () throws(MySQLProtocolError) in try ColumnDefinition41.decode(payload) })
+            if remaining > 1 {
+                reading.phase = .parameters(remaining: remaining - 1)
+            } else if !deprecateEOF {
+                reading.phase = .parametersEOF
+            } else if reading.ok.columnCount > 0 {
+                reading.phase = .columns(remaining: Int(reading.ok.columnCount))
+            } else {
+                return finishPrepare(reading)
+            }
+        case .parametersEOF:
+            guard EOFPacket.isEOF(payload) else {
+                throw .protocolViolation(.unexpectedPacket(state: "waiting for the EOF after parameter definitions", firstByte: payload.first, length: payload.count))
+            }
+            if reading.ok.columnCount > 0 {
+                reading.phase = .columns(remaining: Int(reading.ok.columnCount))
+            } else {
+                return finishPrepare(reading)
+            }
+        case let .columns(remaining):
+            reading.columns.append(try protocolCall { () throws(MySQLProtocolError) in try ColumnDefinition41.decode(payload) })
+            if remaining > 1 {
+                reading.phase = .columns(remaining: remaining - 1)
+            } else if !deprecateEOF {
+                reading.phase = .columnsEOF
+            } else {
+                return finishPrepare(reading)
+            }
+        case .columnsEOF:
+            guard EOFPacket.isEOF(payload) else {
+                throw .protocolViolation(.unexpectedPacket(state: "waiting for the EOF after column definitions", firstByte: payload.first, length: payload.count))
+            }
+            return finishPrepare(reading)
+        }
+        return .none
+    }
+
+    private mutating func finishPrepare(_ reading: PrepareReading) -> Action {
+        state = .ready
+        return .complete(.prepared(MySQLPreparedStatement(
+            id: reading.ok.statementID, sql: reading.sql, parameters: reading.parameters, columns: reading.columns,
+            connectionID: handshake?.connectionID ?? 0
+        )), send: [])
+    }
+
+    /// The transport closed (or the caller closed the connection).
+    public mutating func closed() {
+        state = .closed
+    }
+}
+
+@inline(__always)
+private func protocolCall<T>(_ body: () throws(MySQLProtocolError) -> T) throws(MySQLError) -> T {
+    do { return try body() } catch { throw .protocolViolation(error) }
+}
+
+@inline(__always)
+private func authCall<T>(_ body: () throws(MySQLAuthenticationError) -> T) throws(MySQLError) -> T {
+    do { return try body() } catch { throw .authentication(error) }
+}
