@@ -10,24 +10,20 @@ enum ClusterFixture {
         return raw.split(separator: ",").compactMap { RedisClusterEndpoint(String($0)) }
     }()
 
-    /// True when the first seed accepts a connection and says the cluster is healthy.
-    static let isAvailable: Bool = {
-        let semaphore = DispatchSemaphore(value: 0)
-        let result = LockedFlag()
-        Task {
-            if let seed = seeds.first,
-               let connection = try? await RedisConnection.connect(RedisConnectionConfiguration(
-                   host: seed.host, port: seed.port, commandTimeout: .seconds(2),
-                   channelOptions: ChannelOptions(connectTimeout: .seconds(2)))) {
-                let info = try? await connection.send(RedisCommand("CLUSTER").argument("INFO"))
-                result.set(info?.string?.contains("cluster_state:ok") == true)
-                connection.close()
-            }
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return result.value
-    }()
+    /// Whether the first seed accepts a connection and says the cluster is healthy; checked
+    /// once, asynchronously (a blocking wait here could starve the cooperative pool the check
+    /// itself needs).
+    static let availability = Task<Bool, Never> {
+        guard let seed = seeds.first,
+              let connection = try? await RedisConnection.connect(RedisConnectionConfiguration(
+                  host: seed.host, port: seed.port, commandTimeout: .seconds(2),
+                  channelOptions: ChannelOptions(connectTimeout: .seconds(2)))) else { return false }
+        defer { connection.close() }
+        let info = try? await connection.send(RedisCommand("CLUSTER").argument("INFO"))
+        return info?.string?.contains("cluster_state:ok") == true
+    }
+
+    static func isAvailable() async -> Bool { await availability.value }
 
     static let skipReason: Comment = "Redis Cluster not reachable at LAB_REDIS_CLUSTER (start it with `scripts/infra up redis-cluster`)"
 
@@ -105,7 +101,7 @@ enum ClusterFixture {
     }
 }
 
-/// A Bool set from a task and read after a semaphore.
+/// A Bool shared between load tasks and the test.
 final class LockedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var stored = false
