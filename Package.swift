@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "Lab",
             dependencies: [
-                "WireCore", "RESP",
+                "WireCore", "RESP", "MySQLWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,270 @@
+import ArgumentParser
+import Foundation
+import MySQLWire
+import WireCore
+
+/// `lab bench mysql`: the Swift client and libmariadb (a small C peer this command compiles
+/// with `cc` against Debian's libmariadb-dev) run the same cases against the same server in
+/// the same run, one connection each, sequentially:
+///
+/// - `mysql-text-select`: point SELECT by primary key over COM_QUERY (ops/s)
+/// - `mysql-prepared-select`: the same through a prepared statement, binary protocol (ops/s)
+/// - `mysql-insert`: single-row INSERT with autocommit (ops/s)
+/// - `mysql-connect`: connect + authenticate + COM_QUIT, sequentially (connections/s)
+///
+/// and the pool's acquire + release overhead per operation (ns/op, uncontended, no peer).
+struct MySQLBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mysql",
+        abstract: "Point SELECT (text, prepared), INSERT and connect rates of the Swift client vs libmariadb (same run).",
+        discussion: """
+            Creates lab.bench_kv (id INT PRIMARY KEY, v VARCHAR(64); --rows rows) and \
+            lab.bench_insert, and drops both at the end. The C peer's source is embedded in \
+            this command; it is compiled into a temporary directory with \
+            `cc $(pkg-config --cflags --libs libmariadb)` (scripts/setup installs libmariadb-dev).
+            """
+    )
+
+    static let cases = ["text-select", "prepared-select", "insert", "connect"]
+
+    @Option(help: "Server URL (default: $LAB_MYSQL_URL, else the scripts/infra MariaDB on 13306).")
+    var url = ProcessInfo.processInfo.environment["LAB_MYSQL_URL"] ?? "mysql://lab:lab@127.0.0.1:13306/lab"
+
+    @Option(help: "Seconds per timed case and side.")
+    var seconds: Double = 5
+
+    @Option(help: "Sequential connect+auth+close cycles for the connect case.")
+    var connections = 1_000
+
+    @Option(help: "Rows in bench_kv; the point SELECTs cycle through their keys.")
+    var rows = 10_000
+
+    @Option(help: "Comma-separated cases to run (\(cases.joined(separator: ","))) and/or pool.")
+    var only = (cases + ["pool"]).joined(separator: ",")
+
+    @Option(help: "acquire+release pairs timed for the pool line.")
+    var poolIterations = 200_000
+
+    @Option(help: "C compiler for the peer.")
+    var cc = "cc"
+
+    func validate() throws {
+        guard seconds > 0, connections > 0, rows > 0, poolIterations > 0 else {
+            throw ValidationError("--seconds, --connections, --rows and --pool-iterations must be positive")
+        }
+        let unknown = selected.subtracting(Self.cases + ["pool"])
+        guard unknown.isEmpty else { throw ValidationError("unknown case(s) \(unknown.sorted()); known: \((Self.cases + ["pool"]).joined(separator: ","))") }
+    }
+
+    var selected: Set<String> { Set(only.split(separator: ",").map { String($0) }) }
+
+    func run() async throws {
+        guard let configuration = MySQLConfiguration(url: url) else {
+            throw ValidationError("cannot parse \(url) (expected mysql://USER:PASSWORD@HOST:PORT/DATABASE)")
+        }
+        guard configuration.database != nil else { throw ValidationError("\(url) names no database") }
+        let eventLoop = EventLoopGroup.shared.next()
+        let admin: MySQLConnection
+        do {
+            admin = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
+        } catch {
+            throw ValidationError("cannot connect to \(url): \(error) — start it with `scripts/infra up mariadb`")
+        }
+        let peerCases = selected.intersection(Self.cases)
+        let peer = peerCases.isEmpty ? nil : try MySQLPeer.build(cc: cc)
+        defer { peer?.remove() }
+
+        print("lab bench mysql: server \(admin.serverVersion) at \(configuration.host):\(configuration.port), "
+            + "\(seconds) s per timed case, \(connections) connections, \(rows) rows")
+        do {
+            try await createTables(admin)
+            for name in Self.cases where selected.contains(name) {
+                try await runCase(name, configuration: configuration, eventLoop: eventLoop, peer: peer!)
+            }
+            if selected.contains("pool") {
+                let nanoseconds = try await poolOverhead(configuration: configuration, eventLoop: eventLoop)
+                print("RESULT mysql-pool-acquire-release swift=\(String(format: "%.0f", nanoseconds)) peer=none ratio=none "
+                    + "iterations=\(poolIterations)  (ns/op, acquire+release, uncontended, pool of 1, no peer)")
+            }
+        } catch {
+            try? await dropTables(admin)
+            await admin.close()
+            throw error
+        }
+        try await dropTables(admin)
+        await admin.close()
+    }
+
+    // MARK: Setup
+
+    func createTables(_ connection: MySQLConnection) async throws {
+        try await dropTables(connection)
+        _ = try await connection.query("CREATE TABLE bench_kv (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB")
+        _ = try await connection.query("CREATE TABLE bench_insert (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB")
+        var next = 1
+        while next <= rows {
+            let last = min(rows, next + 999)
+            let values = (next...last).map { "(\($0),'value-\($0)')" }.joined(separator: ",")
+            _ = try await connection.query("INSERT INTO bench_kv (id, v) VALUES \(values)")
+            next = last + 1
+        }
+    }
+
+    func dropTables(_ connection: MySQLConnection) async throws {
+        _ = try await connection.query("DROP TABLE IF EXISTS bench_kv, bench_insert")
+    }
+
+    // MARK: Cases
+
+    func runCase(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, peer: MySQLPeer) async throws {
+        // Swift first, then the peer, case by case, so both see the same server state
+        // (bench_insert grows by about as much during each side's insert run).
+        let swiftRate: Double = try await Task(executorPreference: eventLoop) {
+            switch name {
+            case "text-select": return try await textSelect(configuration, eventLoop)
+            case "prepared-select": return try await preparedSelect(configuration, eventLoop)
+            case "insert": return try await insert(configuration, eventLoop)
+            default: return try await connectClose(configuration, eventLoop)
+            }
+        }.value
+        let peerRate = try peer.run(name, configuration: configuration, seconds: seconds, connections: connections, rows: rows)
+        let extra = name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)"
+        printResult("mysql-\(name)", swift: swiftRate, peer: peerRate, unit: name == "connect" ? "connections/s" : "ops/s", extra: extra)
+    }
+
+    /// Runs `body` (one operation, given its sequence number) in a timed loop; returns ops/s.
+    private func timed(_ body: (Int) async throws -> Void) async throws -> Double {
+        let start = NanoTime.now()
+        let deadline = start + .nanoseconds(Int64(seconds * 1e9))
+        var operations = 0
+        var now = start
+        while now < deadline {
+            for _ in 0..<16 {
+                try await body(operations)
+                operations += 1
+            }
+            now = NanoTime.now()
+        }
+        return Double(operations) / (now - start).seconds
+    }
+
+    func textSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+        let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
+        let rows = self.rows
+        let rate = try await timed { n in
+            let id = n % rows + 1
+            let result = try await connection.query("SELECT v FROM bench_kv WHERE id = \(id)")
+            guard result.rows.count == 1, !result.rows[0][0].isNull else { throw MySQLPeer.Failure("row \(id) missing") }
+        }
+        await connection.close()
+        return rate
+    }
+
+    func preparedSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+        let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
+        let statement = try await connection.prepare("SELECT v FROM bench_kv WHERE id = ?")
+        let rows = self.rows
+        let rate = try await timed { n in
+            let id = n % rows + 1
+            let result = try await connection.execute(statement, [.int(Int64(id))])
+            guard result.rows.count == 1, !result.rows[0][0].isNull else { throw MySQLPeer.Failure("row \(id) missing") }
+        }
+        try await connection.close(statement)
+        await connection.close()
+        return rate
+    }
+
+    func insert(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+        let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
+        _ = try await connection.query("SET autocommit = 1")
+        let rate = try await timed { n in
+            let result = try await connection.query("INSERT INTO bench_insert (v) VALUES ('swift-\(n)-abcdefghijklmnopqrstuvwxyz')")
+            guard result.affectedRows == 1 else { throw MySQLPeer.Failure("INSERT affected \(result.affectedRows) rows") }
+        }
+        await connection.close()
+        return rate
+    }
+
+    func connectClose(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+        let start = NanoTime.now()
+        for _ in 0..<connections {
+            let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
+            await connection.close()
+        }
+        return Double(connections) / (NanoTime.now() - start).seconds
+    }
+
+    /// Mean cost of `acquire()` + `release()` with an idle connection always available (pool
+    /// of one, used back to back, so the alive-bypass window skips validation).
+    func poolOverhead(configuration: MySQLConfiguration, eventLoop: EventLoop) async throws -> Double {
+        let pool = ConnectionPool<MySQLConnection>(
+            name: "bench",
+            configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 1, keepaliveTime: nil),
+            eventLoop: eventLoop
+        ) {
+            try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
+        }
+        let iterations = poolIterations
+        let nanoseconds = try await Task(executorPreference: eventLoop) {
+            // Warm up: the first acquire waits for the connection to be created.
+            for _ in 0..<1_000 { pool.release(try await pool.acquire()) }
+            let start = NanoTime.now()
+            for _ in 0..<iterations { pool.release(try await pool.acquire()) }
+            return Double((NanoTime.now() - start).wholeNanoseconds) / Double(iterations)
+        }.value
+        pool.shutdown()
+        return nanoseconds
+    }
+}
+
+/// The libmariadb peer: compiled from `mysqlPeerSource` into a temporary directory.
+struct MySQLPeer {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    let directory: URL
+    let binary: String
+
+    static func build(cc: String) throws -> MySQLPeer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lab-mysql-peer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let source = directory.appendingPathComponent("mysql_peer.c")
+        try Data(mysqlPeerSource.utf8).write(to: source)
+        let binary = directory.appendingPathComponent("mysql_peer").path
+        let flags: String
+        do {
+            flags = try PeerProcess.run("pkg-config", ["--cflags", "--libs", "libmariadb"])
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw Failure("pkg-config cannot find libmariadb (\(error)); install libmariadb-dev (scripts/setup)")
+        }
+        let arguments = ["-O2", "-o", binary, source.path] + flags.split(whereSeparator: \.isWhitespace).map(String.init)
+        do {
+            _ = try PeerProcess.run(cc, arguments)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw Failure("compiling the libmariadb peer failed: \(cc) \(arguments.joined(separator: " ")): \(error)")
+        }
+        return MySQLPeer(directory: directory, binary: binary)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Runs one case; returns its rate from the `PEER <case> … rate=<r>` line.
+    func run(_ name: String, configuration: MySQLConfiguration, seconds: Double, connections: Int, rows: Int) throws -> Double {
+        let output = try PeerProcess.run(binary, [
+            name, configuration.host, String(configuration.port), configuration.username, configuration.password,
+            configuration.database ?? "", String(seconds), String(connections), String(rows),
+        ])
+        for line in output.split(separator: "\n") where line.hasPrefix("PEER \(name) ") {
+            for field in line.split(separator: " ") where field.hasPrefix("rate=") {
+                if let rate = Double(field.dropFirst(5)) { return rate }
+            }
+        }
+        throw Failure("could not read the peer's output for \(name):\n\(output)")
+    }
+}
