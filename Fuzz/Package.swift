@@ -18,6 +18,13 @@ let harnesses: [(name: String, target: String, dependencies: [Target.Dependency]
             .product(name: "WireCore", package: "ReliabilityLab"),
         ]
     ),
+    (
+        name: "record-batch-decoder", target: "RecordBatchDecoderFuzz",
+        dependencies: [
+            .product(name: "KafkaWire", package: "ReliabilityLab"),
+            .product(name: "WireCore", package: "ReliabilityLab"),
+        ]
+    ),
 ]
 
 let package = Package(

@@ -1,0 +1,78 @@
+import WireCore
+
+/// Accumulates records for one partition the way a producer does, writing each record's
+/// bytes as it is appended, and builds the batch (compressing, filling in the header, length
+/// and CRC) when it is sent. Offsets are deltas from 0; base timestamp is the first record's.
+public struct RecordBatchBuilder: Sendable {
+    /// `RecordBatchHeader.size` placeholder bytes, then the uncompressed records.
+    private var writer: ByteWriter
+    public private(set) var count = 0
+    public private(set) var baseTimestamp: Int64 = -1
+    public private(set) var maxTimestamp: Int64 = -1
+    private let initialCapacity: Int
+
+    public init(capacity: Int = 16 * 1024) {
+        initialCapacity = max(capacity, RecordBatchHeader.size)
+        writer = ByteWriter(capacity: initialCapacity)
+        writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// The batch's size so far before compression, header included (what `batch.size`
+    /// is compared with).
+    public var uncompressedSize: Int { writer.count }
+
+    /// The bytes `append` would add for this record (for "does it still fit" decisions).
+    public func sizeOfRecord(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64) -> Int {
+        let body = RecordWire.bodySize(
+            timestampDelta: count == 0 ? 0 : timestamp &- baseTimestamp, offsetDelta: Int32(truncatingIfNeeded: count),
+            keyCount: key?.count, valueCount: value?.count, headers: headers)
+        return RecordWire.varintSize(Int64(body)) + body
+    }
+
+    public mutating func append(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64) {
+        if count == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
+        }
+        let timestampDelta = timestamp &- baseTimestamp
+        let offsetDelta = Int32(truncatingIfNeeded: count)
+        let body = RecordWire.bodySize(
+            timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyCount: key?.count, valueCount: value?.count, headers: headers)
+        RecordWire.writeRecord(
+            into: &writer, bodySize: body, attributes: 0, timestampDelta: timestampDelta, offsetDelta: offsetDelta,
+            key: key, value: value, headers: headers)
+        count += 1
+    }
+
+    /// The batch's wire bytes. The builder is left empty, ready for the next batch.
+    /// `baseSequence` is the producer's sequence for the first record (-1 without idempotence).
+    public mutating func build(
+        compression: CompressionCodec = .none, producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1,
+        isTransactional: Bool = false, baseOffset: Int64 = 0, partitionLeaderEpoch: Int32 = -1,
+        timestampType: TimestampType = .createTime, settings: CompressionSettings = CompressionSettings()
+    ) throws(RecordBatchError) -> [UInt8] {
+        guard count <= Int(Int32.max) else { throw .encoding(reason: "\(count) records exceed the int32 count") }
+        let header = RecordBatchHeader(
+            baseOffset: baseOffset, batchLength: 0, partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0,
+            attributes: RecordBatchAttributes(compression: compression, timestampType: timestampType, isTransactional: isTransactional),
+            lastOffsetDelta: Int32(count - 1), baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+            producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: Int32(count))
+        var bytes = writer.bytes
+        writer = ByteWriter(capacity: 0)
+        defer { reset() }
+        try RecordWire.finish(&bytes, header: header, settings: settings)
+        return bytes
+    }
+
+    public mutating func reset() {
+        writer = ByteWriter(capacity: initialCapacity)
+        writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
+        count = 0
+        baseTimestamp = -1
+        maxTimestamp = -1
+    }
+}
