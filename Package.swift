@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MySQLIntegrationTests",
-            dependencies: ["MySQLWire", "WireCore"]
+            dependencies: ["MySQLWire", "WireCore", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
     ],
     swiftLanguageModes: [.v6]

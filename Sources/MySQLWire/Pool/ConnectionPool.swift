@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 import WireCore
@@ -60,6 +61,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         configuration: ConnectionPoolConfiguration,
         eventLoop: EventLoop = EventLoopGroup.shared.next(),
         logger: Logger = Logger(label: "lab.pool"),
+        metricsFactory: MetricsFactory = MetricsSystem.factory,
         factory: @escaping Factory
     ) {
         self.name = name
@@ -67,7 +69,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         self.factory = factory
         self.eventLoop = eventLoop
         self.logger = logger
-        self.metrics = ConnectionPoolMetrics(pool: name)
+        self.metrics = ConnectionPoolMetrics(pool: name, factory: metricsFactory)
         self.state = Mutex(State(machine: ConnectionPoolStateMachine(configuration: configuration)))
         apply { machine, now in machine.start(now: now) }
     }
