@@ -54,7 +54,8 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            exclude: ["Protocol/Definitions"]
         ),
         .executableTarget(
             name: "Lab",
@@ -63,6 +64,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers shared by the integration test targets.
+        .target(name: "LabTestSupport", path: "Tests/LabTestSupport"),
         .testTarget(
             name: "WireCoreTests",
             dependencies: ["WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
@@ -73,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RESPIntegrationTests",
-            dependencies: ["RESP", "WireCore"]
+            dependencies: ["RESP", "WireCore", "LabTestSupport"]
         ),
         .testTarget(
             name: "KafkaWireTests",
@@ -89,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MySQLIntegrationTests",
-            dependencies: ["MySQLWire", "WireCore", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            dependencies: ["MySQLWire", "WireCore", "LabTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
     ],
     swiftLanguageModes: [.v6]

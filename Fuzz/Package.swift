@@ -19,6 +19,20 @@ let harnesses: [(name: String, target: String, dependencies: [Target.Dependency]
         ]
     ),
     (
+        name: "kafka-request-decoder", target: "KafkaRequestDecoderFuzz",
+        dependencies: [
+            .product(name: "KafkaWire", package: "ReliabilityLab"),
+            .product(name: "WireCore", package: "ReliabilityLab"),
+        ]
+    ),
+    (
+        name: "kafka-response-decoder", target: "KafkaResponseDecoderFuzz",
+        dependencies: [
+            .product(name: "KafkaWire", package: "ReliabilityLab"),
+            .product(name: "WireCore", package: "ReliabilityLab"),
+        ]
+    ),
+    (
         name: "record-batch-decoder", target: "RecordBatchDecoderFuzz",
         dependencies: [
             .product(name: "KafkaWire", package: "ReliabilityLab"),

@@ -39,6 +39,47 @@ extension MariaDB {
             #expect(binary.resultSets.map(\.rows) == text.resultSets.map(\.rows))
         }
 
+        /// MariaDB's cache-metadata capability: repeated executes skip the column definitions
+        /// the connection already holds; when the table changes the server sends them again and
+        /// later executes use the new ones; a CALL's several result sets still decode.
+        @Test func preparedStatementsUnderMetadataCaching() async throws {
+            let connection = try await MySQLTestServer.connect()
+            let table = MySQLTestServer.tableName("meta")
+            let procedure = MySQLTestServer.tableName("metaproc")
+            _ = try await connection.query("CREATE TABLE \(table) (id INT PRIMARY KEY, v VARCHAR(10))")
+            _ = try await connection.query("INSERT INTO \(table) VALUES (1, 'a'), (2, 'b')")
+            _ = try await connection.query("CREATE PROCEDURE \(procedure)() BEGIN SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; END")
+            do {
+                let select = try await connection.prepare("SELECT * FROM \(table) WHERE id = ?")
+                for round in 0..<3 {
+                    let result = try await connection.execute(select, [.int(Int64(round % 2 + 1))])
+                    #expect(result.columns.map(\.name) == ["id", "v"])
+                    #expect(result.rows == [[.int(Int64(round % 2 + 1)), .string(round % 2 == 0 ? "a" : "b")]])
+                }
+                _ = try await connection.query("ALTER TABLE \(table) ADD COLUMN w INT NOT NULL DEFAULT 7")
+                for _ in 0..<3 {
+                    let result = try await connection.execute(select, [.int(2)])
+                    #expect(result.columns.map(\.name) == ["id", "v", "w"])
+                    #expect(result.rows == [[.int(2), .string("b"), .int(7)]])
+                }
+                try await connection.close(select)
+                let call = try await connection.prepare("CALL \(procedure)()")
+                for _ in 0..<3 {
+                    let result = try await connection.execute(call)
+                    #expect(result.resultSets.count == 3)
+                    #expect(result.resultSets[0].rows == [[.int(1)]])
+                    #expect(result.resultSets[1].rows == [[.string("x"), .int(2)]])
+                }
+                try await connection.close(call)
+                #expect(try await connection.query("SELECT 7").rows == [[.int(7)]])
+            } catch {
+                Issue.record("\(error)")
+            }
+            _ = try? await connection.query("DROP TABLE \(table)")
+            _ = try? await connection.query("DROP PROCEDURE \(procedure)")
+            await connection.close()
+        }
+
         @Test func insertCountsAndLastInsertID() async throws {
             let connection = try await MySQLTestServer.connect()
             let table = MySQLTestServer.tableName("ids")

@@ -270,13 +270,16 @@ public struct ConnectionPoolStateMachine: Sendable {
                 if let threshold = configuration.leakDetectionThreshold, !leakReported { consider(since + threshold) }
             case let .idle(since, nextKeepalive):
                 consider(connection.retireAt)
-                if minimumIdle < configuration.maximumPoolSize { consider(since + configuration.idleTimeout) }
+                // Only while tick would act on it: a deadline tick ignores would fire forever.
+                if minimumIdle < configuration.maximumPoolSize, connections.count > minimumIdle {
+                    consider(since + configuration.idleTimeout)
+                }
                 consider(nextKeepalive)
             case .validating:
                 break
             }
         }
-        if creationWanted > 0 { consider(creationBlockedUntil) }
+        if creationWanted > 0, creating.count < creationConcurrency { consider(creationBlockedUntil) }
         return earliest
     }
 
@@ -316,9 +319,7 @@ public struct ConnectionPoolStateMachine: Sendable {
     private mutating func maintainCreations(now: NanoTime, into actions: inout [Action]) {
         guard !isShutdown else { return }
         if let blockedUntil = creationBlockedUntil, now < blockedUntil { return }
-        // After failures, probe with one connection at a time instead of a storm.
-        let concurrency = consecutiveCreationFailures > 0 ? 1 : configuration.maxConcurrentCreations
-        var wanted = min(creationWanted, concurrency - creating.count)
+        var wanted = min(creationWanted, creationConcurrency - creating.count)
         while wanted > 0 {
             let id = nextConnectionID
             nextConnectionID += 1
@@ -326,6 +327,11 @@ public struct ConnectionPoolStateMachine: Sendable {
             actions.append(.createConnection(id))
             wanted -= 1
         }
+    }
+
+    /// After failures, probe with one connection at a time instead of a storm.
+    private var creationConcurrency: Int {
+        consecutiveCreationFailures > 0 ? 1 : configuration.maxConcurrentCreations
     }
 
     private mutating func retire(_ id: ConnectionID, _ reason: CloseReason, into actions: inout [Action]) {

@@ -1,4 +1,5 @@
 import Foundation
+import LabTestSupport
 import MetricsTestKit
 import MySQLWire
 import Synchronization
@@ -39,10 +40,10 @@ extension MariaDB {
                 }
             }
 
-            let outcomes = await withTaskGroup(of: [Outcome].self) { group in
+            let outcomes = await withTaskGroup(of: [(id: Int, outcome: Outcome)].self) { group in
                 for caller in 0..<100 {
                     group.addTask {
-                        var results: [Outcome] = []
+                        var results: [(id: Int, outcome: Outcome)] = []
                         for step in 0..<3 {
                             let id = caller * 3 + step
                             do {
@@ -54,23 +55,23 @@ extension MariaDB {
                                         _ = try await connection.query("INSERT INTO \(table) VALUES (\(id), 'ok')")
                                     }
                                 }
-                                results.append(.served)
+                                results.append((id, .served))
                             } catch let error as ConnectionPoolError {
-                                if case .timedOut = error { results.append(.timedOut) } else { results.append(.failed("\(error)")) }
+                                if case .timedOut = error { results.append((id, .timedOut)) } else { results.append((id, .failed("\(error)"))) }
                             } catch {
-                                results.append(.failed("\(error)"))
+                                results.append((id, .failed("\(error)")))
                             }
                         }
                         return results
                     }
                 }
-                return await group.reduce(into: [Outcome]()) { $0 += $1 }
+                return await group.reduce(into: [(id: Int, outcome: Outcome)]()) { $0 += $1 }
             }
             sampling.cancel()
 
-            let served = outcomes.filter { if case .served = $0 { return true } else { return false } }.count
-            let timedOut = outcomes.filter { if case .timedOut = $0 { return true } else { return false } }.count
-            let failures = outcomes.compactMap { if case let .failed(reason) = $0 { return reason } else { return nil } }
+            let served = outcomes.filter { if case .served = $0.outcome { return true } else { return false } }.count
+            let timedOut = outcomes.filter { if case .timedOut = $0.outcome { return true } else { return false } }.count
+            let failures = outcomes.compactMap { if case let .failed(reason) = $0.outcome { return reason } else { return nil } }
             #expect(outcomes.count == 300)
             #expect(failures.isEmpty, "operations failed other than by timing out: \(failures.prefix(3))")
             #expect(timedOut > 0, "30 operations holding 3 s on 20 connections must make some callers wait past 2 s")
@@ -82,8 +83,8 @@ extension MariaDB {
             let inserted = try await pool.withConnection { connection in
                 try await connection.query("SELECT COUNT(*) FROM \(table)").rows.first?.first?.int64
             }
-            let servedInserts = 300 - 30 - outcomes.enumerated().filter { index, outcome in
-                if case .timedOut = outcome, index % 10 != 0 { return true } else { return false }
+            let servedInserts = outcomes.filter { entry in
+                if case .served = entry.outcome, entry.id % 10 != 0 { return true } else { return false }
             }.count
             #expect(inserted == Int64(servedInserts))
 
@@ -148,13 +149,8 @@ extension MariaDB {
             #expect(kill(pid, SIGKILL) == 0)
             try await Task.sleep(for: .seconds(1))
             // Bring it back the way the lab does (same datadir, same port).
-            let infra = Process()
-            infra.executableURL = URL(fileURLWithPath: MySQLTestServer.packageRoot + "/scripts/infra")
-            infra.arguments = ["up", "mariadb"]
-            infra.standardOutput = FileHandle.nullDevice
-            try infra.run()
-            infra.waitUntilExit()
-            #expect(infra.terminationStatus == 0, "scripts/infra up mariadb failed")
+            let status = await ChildProcess.run(MySQLTestServer.packageRoot + "/scripts/infra", ["up", "mariadb"])
+            #expect(status == 0, "scripts/infra up mariadb failed")
             progress.restarted.store(true, ordering: .relaxed)
 
             let deadline = ContinuousClock.now + .seconds(30)

@@ -281,6 +281,10 @@ struct ConnectionPoolStateMachineTests {
                 case 5:
                     now = now + .milliseconds(700)
                     absorb(machine.tick(now: now))
+                    // A deadline that tick leaves due would make the driver's timer spin.
+                    if let next = machine.nextDeadline(), next <= now {
+                        violations.append("tick left a deadline due: \(next) <= \(now)")
+                    }
                 default:
                     now = now + .milliseconds(50)
                 }
@@ -299,6 +303,9 @@ struct ConnectionPoolStateMachineTests {
                 }
                 now = now + .seconds(3)
                 absorb(machine.tick(now: now))
+                if let next = machine.nextDeadline(), next <= now {
+                    violations.append("tick left a deadline due: \(next) <= \(now)")
+                }
             }
             #expect(violations.isEmpty, "\(violations.prefix(3))")
             for waiter in 1..<nextWaiter {

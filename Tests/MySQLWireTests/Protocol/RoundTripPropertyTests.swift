@@ -74,6 +74,16 @@ import WireCore
         }
     }
 
+    /// Found by the mysql-resultset-decoder fuzzer: a negative zero TIME went out in the
+    /// 0-length (positive zero) form and came back without its sign.
+    @Test func negativeZeroTimeInBinaryRows() throws {
+        let column = ColumnDefinition41(name: "t", type: .time)
+        for value in [MySQLTime(isNegative: true), MySQLTime(), MySQLTime(isNegative: true, microsecond: 1)] {
+            let encoded = BinaryResultRow.encoded(values: [.time(value)], columns: [column])
+            #expect(try BinaryResultRow.decodeValues(encoded, columns: [column]) == [.time(value)])
+        }
+    }
+
     @Test func stmtExecuteParameters() async {
         await propertyCheck(count: 300, input: Self.gen { rng in
             (UInt32.random(in: 0...UInt32.max, using: &rng), (0..<Int.random(in: 0...20, using: &rng)).map { _ in MySQLGen.typedValue(using: &rng).0 })

@@ -1,4 +1,5 @@
 import Foundation
+import LabTestSupport
 import RESP
 import Testing
 import WireCore
@@ -82,11 +83,7 @@ extension ClusterTests {
 
         // Bring the killed node back (it rejoins as a replica), then give it its primary role
         // back so the cluster keeps the layout the other tests expect.
-        let restart = Process()
-        restart.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        restart.arguments = ["redis-server", configFile]
-        try restart.run()
-        restart.waitUntilExit()
+        #expect(await ChildProcess.run("/usr/bin/env", ["redis-server", configFile]) == 0)
         try await ClusterFixture.waitForConvergence()
         let deadline = ContinuousClock.now + .seconds(30)
         var restored = false
