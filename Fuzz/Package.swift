@@ -39,6 +39,17 @@ let harnesses: [(name: String, target: String, dependencies: [Target.Dependency]
             .product(name: "WireCore", package: "ReliabilityLab"),
         ]
     ),
+    (
+        name: "mysql-packet-decoder", target: "MySQLPacketDecoderFuzz",
+        dependencies: [.product(name: "MySQLWire", package: "ReliabilityLab")]
+    ),
+    (
+        name: "mysql-resultset-decoder", target: "MySQLResultSetDecoderFuzz",
+        dependencies: [
+            .product(name: "MySQLWire", package: "ReliabilityLab"),
+            .product(name: "WireCore", package: "ReliabilityLab"),
+        ]
+    ),
 ]
 
 let package = Package(

@@ -33,6 +33,9 @@ struct MySQLBench: AsyncParsableCommand {
     @Option(help: "Seconds per timed case and side.")
     var seconds: Double = 5
 
+    @Option(help: "Alternate the Swift client and the peer this many times per case (each gets 1/rounds of the work), so load from other processes hits both alike.")
+    var rounds = 3
+
     @Option(help: "Sequential connect+auth+close cycles for the connect case.")
     var connections = 1_000
 
@@ -49,8 +52,8 @@ struct MySQLBench: AsyncParsableCommand {
     var cc = "cc"
 
     func validate() throws {
-        guard seconds > 0, connections > 0, rows > 0, poolIterations > 0 else {
-            throw ValidationError("--seconds, --connections, --rows and --pool-iterations must be positive")
+        guard seconds > 0, connections > 0, rows > 0, poolIterations > 0, rounds > 0 else {
+            throw ValidationError("--seconds, --rounds, --connections, --rows and --pool-iterations must be positive")
         }
         let unknown = selected.subtracting(Self.cases + ["pool"])
         guard unknown.isEmpty else { throw ValidationError("unknown case(s) \(unknown.sorted()); known: \((Self.cases + ["pool"]).joined(separator: ","))") }
@@ -73,13 +76,16 @@ struct MySQLBench: AsyncParsableCommand {
         let peerCases = selected.intersection(Self.cases)
         let peer = peerCases.isEmpty ? nil : try MySQLPeer.build(cc: cc)
         defer { peer?.remove() }
+        let ratioNote = "\(rounds) alternating rounds per case"
 
         print("lab bench mysql: server \(admin.serverVersion) at \(configuration.host):\(configuration.port), "
-            + "\(seconds) s per timed case, \(connections) connections, \(rows) rows")
+            + "\(seconds) s per timed case and side, \(connections) connections, \(rows) rows, \(ratioNote)")
         do {
             try await createTables(admin)
-            for name in Self.cases where selected.contains(name) {
-                try await runCase(name, configuration: configuration, eventLoop: eventLoop, peer: peer!)
+            if let peer {
+                for name in Self.cases where selected.contains(name) {
+                    try await runCase(name, configuration: configuration, eventLoop: eventLoop, peer: peer)
+                }
             }
             if selected.contains("pool") {
                 let nanoseconds = try await poolOverhead(configuration: configuration, eventLoop: eventLoop)
@@ -116,24 +122,51 @@ struct MySQLBench: AsyncParsableCommand {
 
     // MARK: Cases
 
-    func runCase(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, peer: MySQLPeer) async throws {
-        // Swift first, then the peer, case by case, so both see the same server state
-        // (bench_insert grows by about as much during each side's insert run).
-        let swiftRate: Double = try await Task(executorPreference: eventLoop) {
-            switch name {
-            case "text-select": return try await textSelect(configuration, eventLoop)
-            case "prepared-select": return try await preparedSelect(configuration, eventLoop)
-            case "insert": return try await insert(configuration, eventLoop)
-            default: return try await connectClose(configuration, eventLoop)
-            }
-        }.value
-        let peerRate = try peer.run(name, configuration: configuration, seconds: seconds, connections: connections, rows: rows)
-        let extra = name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)"
-        printResult("mysql-\(name)", swift: swiftRate, peer: peerRate, unit: name == "connect" ? "connections/s" : "ops/s", extra: extra)
+    /// Operations done, wall time and client CPU time (user + system) of one side.
+    struct Tally {
+        var operations = 0
+        var seconds = 0.0
+        var cpuSeconds = 0.0
+        var rate: Double { seconds > 0 ? Double(operations) / seconds : 0 }
+        var cpuMicrosecondsPerOperation: Double { operations > 0 ? cpuSeconds * 1e6 / Double(operations) : 0 }
     }
 
-    /// Runs `body` (one operation, given its sequence number) in a timed loop; returns ops/s.
-    private func timed(_ body: (Int) async throws -> Void) async throws -> Double {
+    /// Alternates the Swift client and the peer `rounds` times (each round: 1/rounds of the
+    /// time or connections), so a burst of load from other processes hits both sides alike.
+    func runCase(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, peer: MySQLPeer) async throws {
+        let roundSeconds = seconds / Double(rounds)
+        var swift = Tally()
+        var native = Tally()
+        for round in 0..<rounds {
+            let roundConnections = connections / rounds + (round < connections % rounds ? 1 : 0)
+            if name == "connect" && roundConnections == 0 { continue }
+            let cpuBefore = processCPUSeconds()
+            let (operations, elapsed) = try await Task(executorPreference: eventLoop) { () async throws -> (Int, Double) in
+                switch name {
+                case "text-select": return try await textSelect(configuration, eventLoop, seconds: roundSeconds)
+                case "prepared-select": return try await preparedSelect(configuration, eventLoop, seconds: roundSeconds)
+                case "insert": return try await insert(configuration, eventLoop, seconds: roundSeconds)
+                default: return try await connectClose(configuration, eventLoop, count: roundConnections)
+                }
+            }.value
+            swift.operations += operations
+            swift.seconds += elapsed
+            swift.cpuSeconds += processCPUSeconds() - cpuBefore
+            let round = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)
+            native.operations += round.operations
+            native.seconds += round.seconds
+            native.cpuSeconds += round.cpuSeconds
+        }
+        // Client CPU per operation (user + system, whole process): steadier than the rates
+        // when other work shares the machine.
+        let cpu = String(format: "cpu_us_per_op=%.1f/%.1f", swift.cpuMicrosecondsPerOperation, native.cpuMicrosecondsPerOperation)
+        let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + " " + cpu
+        printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: name == "connect" ? "connections/s" : "ops/s", extra: extra)
+    }
+
+    /// Runs `body` (one operation, given its sequence number) for `seconds`; returns the
+    /// number of operations and the seconds they took.
+    private func timed(seconds: Double, _ body: (Int) async throws -> Void) async throws -> (Int, Double) {
         let start = NanoTime.now()
         let deadline = start + .nanoseconds(Int64(seconds * 1e9))
         var operations = 0
@@ -145,53 +178,53 @@ struct MySQLBench: AsyncParsableCommand {
             }
             now = NanoTime.now()
         }
-        return Double(operations) / (now - start).seconds
+        return (operations, (now - start).seconds)
     }
 
-    func textSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+    func textSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop, seconds: Double) async throws -> (Int, Double) {
         let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
         let rows = self.rows
-        let rate = try await timed { n in
+        let measured = try await timed(seconds: seconds) { n in
             let id = n % rows + 1
             let result = try await connection.query("SELECT v FROM bench_kv WHERE id = \(id)")
             guard result.rows.count == 1, !result.rows[0][0].isNull else { throw MySQLPeer.Failure("row \(id) missing") }
         }
         await connection.close()
-        return rate
+        return measured
     }
 
-    func preparedSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+    func preparedSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop, seconds: Double) async throws -> (Int, Double) {
         let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
         let statement = try await connection.prepare("SELECT v FROM bench_kv WHERE id = ?")
         let rows = self.rows
-        let rate = try await timed { n in
+        let measured = try await timed(seconds: seconds) { n in
             let id = n % rows + 1
             let result = try await connection.execute(statement, [.int(Int64(id))])
             guard result.rows.count == 1, !result.rows[0][0].isNull else { throw MySQLPeer.Failure("row \(id) missing") }
         }
         try await connection.close(statement)
         await connection.close()
-        return rate
+        return measured
     }
 
-    func insert(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+    func insert(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop, seconds: Double) async throws -> (Int, Double) {
         let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
         _ = try await connection.query("SET autocommit = 1")
-        let rate = try await timed { n in
+        let measured = try await timed(seconds: seconds) { n in
             let result = try await connection.query("INSERT INTO bench_insert (v) VALUES ('swift-\(n)-abcdefghijklmnopqrstuvwxyz')")
             guard result.affectedRows == 1 else { throw MySQLPeer.Failure("INSERT affected \(result.affectedRows) rows") }
         }
         await connection.close()
-        return rate
+        return measured
     }
 
-    func connectClose(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop) async throws -> Double {
+    func connectClose(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop, count: Int) async throws -> (Int, Double) {
         let start = NanoTime.now()
-        for _ in 0..<connections {
+        for _ in 0..<count {
             let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
             await connection.close()
         }
-        return Double(connections) / (NanoTime.now() - start).seconds
+        return (count, (NanoTime.now() - start).seconds)
     }
 
     /// Mean cost of `acquire()` + `release()` with an idle connection always available (pool
@@ -254,17 +287,31 @@ struct MySQLPeer {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Runs one case; returns its rate from the `PEER <case> … rate=<r>` line.
-    func run(_ name: String, configuration: MySQLConfiguration, seconds: Double, connections: Int, rows: Int) throws -> Double {
+    /// Runs one case; returns what its `PEER <case> ops=… seconds=… rate=… cpu_us_per_op=…`
+    /// line says.
+    func run(_ name: String, configuration: MySQLConfiguration, seconds: Double, connections: Int, rows: Int) throws -> MySQLBench.Tally {
         let output = try PeerProcess.run(binary, [
             name, configuration.host, String(configuration.port), configuration.username, configuration.password,
             configuration.database ?? "", String(seconds), String(connections), String(rows),
         ])
         for line in output.split(separator: "\n") where line.hasPrefix("PEER \(name) ") {
-            for field in line.split(separator: " ") where field.hasPrefix("rate=") {
-                if let rate = Double(field.dropFirst(5)) { return rate }
+            var fields: [Substring: Double] = [:]
+            for field in line.split(separator: " ") {
+                let parts = field.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, let value = Double(parts[1]) { fields[parts[0]] = value }
+            }
+            if let operations = fields["ops"], let elapsed = fields["seconds"], let cpu = fields["cpu_us_per_op"] {
+                return MySQLBench.Tally(operations: Int(operations), seconds: elapsed, cpuSeconds: cpu * operations / 1e6)
             }
         }
         throw Failure("could not read the peer's output for \(name):\n\(output)")
     }
+}
+
+/// CPU time (user + system) this process has used, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }

@@ -78,12 +78,13 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         let connection = MySQLConnection(configuration: configuration, channel: channel)
         channel.setHandler(connection)
         let remaining = configuration.connectTimeout - (ContinuousClock.now - start)
-        let watchdog = Task { [weak connection] in
-            do { try await Task.sleep(for: max(remaining, .milliseconds(1))) } catch { return }
+        // A timer on the channel's own event loop rather than a sleeping Task: no task, no
+        // global-executor timer and no cross-thread wake-up per connection.
+        let watchdog = channel.eventLoop.scheduleTimer(at: NanoTime.now() + max(remaining, .milliseconds(1))) { [weak connection] in
             guard let connection, connection.state.withLock({ $0.session == nil }) else { return }
             connection.channel.closeWithError(.timedOut(operation: "MySQL handshake", peer: channel.peer, after: configuration.connectTimeout))
         }
-        defer { watchdog.cancel() }
+        defer { channel.eventLoop.cancelTimer(watchdog) }
         while true {
             switch await connection.awaitEvent() {
             case let .success(.startTLS(sslRequest)):

@@ -114,6 +114,8 @@ public struct MySQLConnectionStateMachine: Sendable {
 
     struct ResultReading: Sendable {
         var binary: Bool
+        /// The prepared statement being executed (binary results).
+        var statementID: UInt32? = nil
         var phase: ResultPhase = .first
         var current = MySQLResultSet()
         var finished: [MySQLResultSet] = []
@@ -148,6 +150,12 @@ public struct MySQLConnectionStateMachine: Sendable {
     private(set) var state: State = .awaitingHandshake
     private(set) var handshake: HandshakeV10?
     public private(set) var capabilities: MySQLCapabilities = []
+    /// MariaDB's extended capabilities in effect (`MariaDBCapability`); 0 with MySQL.
+    public private(set) var mariaDBCapabilities: UInt32 = 0
+    /// Under MariaDB's cache-metadata capability: the result columns the server believes this
+    /// connection holds for each prepared statement (from the prepare, replaced whenever an
+    /// execute sends them again), used when an execute skips them.
+    private var cachedStatementColumns: [UInt32: [ColumnDefinition41]] = [:]
     public private(set) var isTLS = false
     /// Sequence id the next packet from the server must carry.
     private(set) var expectedSequence: UInt8 = 0
@@ -160,6 +168,7 @@ public struct MySQLConnectionStateMachine: Sendable {
     public var isClosed: Bool { if case .closed = state { return true } else { return false } }
     public var commandInFlight: Bool { if case .command = state { return true } else { return false } }
     var deprecateEOF: Bool { capabilities.contains(.deprecateEOF) }
+    var cacheMetadata: Bool { mariaDBCapabilities & MariaDBCapability.cacheMetadata != 0 }
 
     // MARK: Handshake and authentication
 
@@ -219,6 +228,12 @@ public struct MySQLConnectionStateMachine: Sendable {
             caps.remove(.connectWithDB)
         }
         if greeting.capabilities.contains(.connectAttrs) && !settings.attributes.isEmpty { caps.insert(.connectAttrs) }
+        // MariaDB (CLIENT_MYSQL clear): let executes skip result metadata the connection already
+        // has, as libmariadb does (half the bytes of a point SELECT's reply, and no column
+        // definitions to decode). Only with CLIENT_DEPRECATE_EOF, the combination read below.
+        if !greeting.capabilities.contains(.longPassword) && caps.contains(.deprecateEOF) {
+            mariaDBCapabilities = greeting.mariaDBExtendedCapabilities & MariaDBCapability.cacheMetadata
+        }
         let serverTLS = greeting.capabilities.contains(.ssl)
         let useTLS: Bool
         switch settings.tls {
@@ -236,7 +251,7 @@ public struct MySQLConnectionStateMachine: Sendable {
         capabilities = caps
         state = .awaitingTLS(greeting)
         var bytes: [UInt8] = []
-        let request = SSLRequest(capabilities: caps, maxPacketSize: settings.maxPacketSize)
+        let request = SSLRequest(capabilities: caps, maxPacketSize: settings.maxPacketSize, mariaDBCapabilities: mariaDBCapabilities)
         expectedSequence = MySQLPacket.encode(payload: request.encoded(), sequenceID: expectedSequence, into: &bytes)
         return .sendSSLRequestAndStartTLS(bytes)
     }
@@ -265,7 +280,8 @@ public struct MySQLConnectionStateMachine: Sendable {
         let message = HandshakeResponse41(
             capabilities: capabilities, maxPacketSize: settings.maxPacketSize, username: settings.username,
             authResponse: response, database: capabilities.contains(.connectWithDB) ? settings.database : nil,
-            authPluginName: plugin.name, attributes: capabilities.contains(.connectAttrs) ? settings.attributes : []
+            authPluginName: plugin.name, attributes: capabilities.contains(.connectAttrs) ? settings.attributes : [],
+            mariaDBCapabilities: mariaDBCapabilities
         )
         state = .authenticating(AuthState(plugin: plugin.name, nonce: greeting.authPluginData, phase: .initial))
         return .send(frame(message.encoded()))
@@ -366,8 +382,9 @@ public struct MySQLConnectionStateMachine: Sendable {
                 return .commandFailed(.invalidArgument("statement has \(statement.parameters.count) parameters, \(parameters.count) given"))
             }
             COMStmtExecute(statementID: statement.id, parameters: parameters).encode(into: &writer)
-            state = .command(.result(ResultReading(binary: true)))
+            state = .command(.result(ResultReading(binary: true, statementID: statement.id)))
         case let .closeStatement(id):
+            cachedStatementColumns[id] = nil
             COMStmtClose(statementID: id).encode(into: &writer)
             return .complete(.noReply, send: frame(writer.bytes))
         case let .resetStatement(id):
@@ -377,6 +394,7 @@ public struct MySQLConnectionStateMachine: Sendable {
             COMPing().encode(into: &writer)
             state = .command(.okOnly("COM_PING"))
         case .resetConnection:
+            cachedStatementColumns.removeAll()  // the server drops prepared statements
             COMResetConnection().encode(into: &writer)
             state = .command(.okOnly("COM_RESET_CONNECTION"))
         case .quit:
@@ -425,15 +443,31 @@ public struct MySQLConnectionStateMachine: Sendable {
             if payload.first == 0xfb {
                 throw .protocolViolation(.unsupported("LOCAL INFILE request (CLIENT_LOCAL_FILES was not offered)"))
             }
-            let count = try protocolCall { () throws(MySQLProtocolError) -> Int in
-                try decodingMessage("column count") { () throws(WireDecodingError) -> Int in
+            let withFlag = cacheMetadata
+            let (count, metadataFollows) = try protocolCall { () throws(MySQLProtocolError) -> (Int, Bool) in
+                try decodingMessage("column count") { () throws(WireDecodingError) -> (Int, Bool) in
                     var reader = ByteReader(payload)
                     let value = try reader.readLengthEncodedInteger("column count")
+                    // MariaDB cache-metadata: a "metadata follows" byte.
+                    let follows = withFlag ? try reader.readUInt8("metadata follows") != 0 : true
                     guard reader.isAtEnd, value > 0, value <= 4096 else {
                         throw .malformed(field: "column count", reason: "\(value) (\(payload.count) bytes)", offset: 0)
                     }
-                    return Int(value)
+                    return (Int(value), follows)
                 }
+            }
+            if !metadataFollows {
+                guard reading.binary, reading.finished.isEmpty, let id = reading.statementID,
+                      let columns = cachedStatementColumns[id], columns.count == count
+                else {
+                    throw .protocolViolation(.unexpectedPacket(
+                        state: "a result set without column definitions and none cached for it", firstByte: payload.first, length: payload.count
+                    ))
+                }
+                // No EOF follows: metadata caching is only used with CLIENT_DEPRECATE_EOF.
+                reading.current.columns = columns
+                reading.phase = .rows
+                return .none
             }
             reading.current.columns.reserveCapacity(count)
             reading.phase = .columns(remaining: count)
@@ -444,6 +478,9 @@ public struct MySQLConnectionStateMachine: Sendable {
             if remaining > 1 {
                 reading.phase = .columns(remaining: remaining - 1)
             } else {
+                if cacheMetadata, reading.binary, reading.finished.isEmpty, let id = reading.statementID {
+                    cachedStatementColumns[id] = reading.current.columns
+                }
                 reading.phase = deprecateEOF ? .rows : .columnsEOF
             }
             return .none
@@ -542,6 +579,7 @@ public struct MySQLConnectionStateMachine: Sendable {
     }
 
     private mutating func finishPrepare(_ reading: PrepareReading) -> Action {
+        if cacheMetadata { cachedStatementColumns[reading.ok.statementID] = reading.columns }
         state = .ready
         return .complete(.prepared(MySQLPreparedStatement(
             id: reading.ok.statementID, sql: reading.sql, parameters: reading.parameters, columns: reading.columns,

@@ -102,7 +102,9 @@ extension MySQLValue {
         case .time, .time2:
             let t: MySQLTime
             if case let .time(v) = self { t = v } else { t = MySQLTime() }
-            if t.days == 0 && t.hour == 0 && t.minute == 0 && t.second == 0 && t.microsecond == 0 {
+            // The 0-length form is positive zero: a negative zero keeps its sign byte, so it
+            // decodes as it was encoded (found by the mysql-resultset-decoder fuzzer).
+            if !t.isNegative && t.days == 0 && t.hour == 0 && t.minute == 0 && t.second == 0 && t.microsecond == 0 {
                 writer.writeUInt8(0)
                 return
             }

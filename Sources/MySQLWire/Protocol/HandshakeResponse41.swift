@@ -11,11 +11,15 @@ public struct HandshakeResponse41: Sendable, Hashable {
     public var authPluginName: String?
     /// Connection attributes, in order (sent when `.connectAttrs` is set).
     public var attributes: [(key: String, value: String)]
+    /// MariaDB's extended capabilities (`MariaDBCapability`), in the last 4 filler bytes; a
+    /// MariaDB server reads them when `.longPassword` (CLIENT_MYSQL) is clear.
+    public var mariaDBCapabilities: UInt32
 
     public init(
         capabilities: MySQLCapabilities, maxPacketSize: UInt32 = 0x0100_0000,
         characterSet: UInt8 = MySQLCharacterSet.utf8mb4GeneralCI, username: String, authResponse: [UInt8],
-        database: String? = nil, authPluginName: String? = nil, attributes: [(key: String, value: String)] = []
+        database: String? = nil, authPluginName: String? = nil, attributes: [(key: String, value: String)] = [],
+        mariaDBCapabilities: UInt32 = 0
     ) {
         self.capabilities = capabilities
         self.maxPacketSize = maxPacketSize
@@ -25,13 +29,14 @@ public struct HandshakeResponse41: Sendable, Hashable {
         self.database = database
         self.authPluginName = authPluginName
         self.attributes = attributes
+        self.mariaDBCapabilities = mariaDBCapabilities
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.capabilities == rhs.capabilities && lhs.maxPacketSize == rhs.maxPacketSize
             && lhs.characterSet == rhs.characterSet && lhs.username == rhs.username
             && lhs.authResponse == rhs.authResponse && lhs.database == rhs.database
-            && lhs.authPluginName == rhs.authPluginName
+            && lhs.authPluginName == rhs.authPluginName && lhs.mariaDBCapabilities == rhs.mariaDBCapabilities
             && lhs.attributes.map(\.key) == rhs.attributes.map(\.key)
             && lhs.attributes.map(\.value) == rhs.attributes.map(\.value)
     }
@@ -45,7 +50,8 @@ public struct HandshakeResponse41: Sendable, Hashable {
         writer.writeLittleEndian(capabilities.rawValue)
         writer.writeLittleEndian(maxPacketSize)
         writer.writeUInt8(characterSet)
-        writer.writeZeros(23)
+        writer.writeZeros(19)
+        writer.writeLittleEndian(mariaDBCapabilities)
         writer.writeNullTerminatedString(username)
         if capabilities.contains(.pluginAuthLengthEncodedClientData) {
             writer.writeLengthEncodedBytes(authResponse)
@@ -87,7 +93,8 @@ public struct HandshakeResponse41: Sendable, Hashable {
             }
             let maxPacket = try reader.readLittleEndian(UInt32.self, "max packet size")
             let charset = try reader.readUInt8("character set")
-            try reader.skip(23, field: "filler")
+            try reader.skip(19, field: "filler")
+            let mariaDBCapabilities = try reader.readLittleEndian(UInt32.self, "filler / MariaDB capabilities")
             let username = try reader.readNullTerminatedString("username")
             let authResponse: [UInt8]
             if capabilities.contains(.pluginAuthLengthEncodedClientData) {
@@ -100,7 +107,7 @@ public struct HandshakeResponse41: Sendable, Hashable {
             }
             var response = HandshakeResponse41(
                 capabilities: capabilities, maxPacketSize: maxPacket, characterSet: charset,
-                username: username, authResponse: authResponse
+                username: username, authResponse: authResponse, mariaDBCapabilities: mariaDBCapabilities
             )
             if capabilities.contains(.connectWithDB) {
                 response.database = try reader.readNullTerminatedString("database")

@@ -43,6 +43,18 @@ public struct MySQLCapabilities: OptionSet, Sendable, Hashable, CustomStringConv
     public var description: String { "0x" + String(rawValue, radix: 16) }
 }
 
+/// MariaDB's extended capabilities (bits 32–63 of the capability set): sent in the last 4 of
+/// the reserved bytes of the greeting and of the client's SSLRequest / HandshakeResponse41,
+/// when CLIENT_MYSQL (`.longPassword`) is clear on both sides.
+public enum MariaDBCapability {
+    public static let progress: UInt32 = 1 << 0
+    public static let stmtBulkOperations: UInt32 = 1 << 2
+    public static let extendedMetadata: UInt32 = 1 << 3
+    /// A column count is followed by a "metadata follows" byte, and an execute whose result
+    /// columns the client already has (from the prepare or an earlier execute) skips them.
+    public static let cacheMetadata: UInt32 = 1 << 4
+}
+
 /// Server status flags (OK/EOF packets, handshake).
 public struct MySQLServerStatus: OptionSet, Sendable, Hashable {
     public let rawValue: UInt16

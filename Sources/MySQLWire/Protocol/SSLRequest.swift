@@ -7,18 +7,26 @@ public struct SSLRequest: Sendable, Hashable {
     public var capabilities: MySQLCapabilities
     public var maxPacketSize: UInt32
     public var characterSet: UInt8
+    /// MariaDB's extended capabilities, as in `HandshakeResponse41` (the server takes them
+    /// from this packet on a TLS connection).
+    public var mariaDBCapabilities: UInt32
 
-    public init(capabilities: MySQLCapabilities, maxPacketSize: UInt32 = 0x0100_0000, characterSet: UInt8 = MySQLCharacterSet.utf8mb4GeneralCI) {
+    public init(
+        capabilities: MySQLCapabilities, maxPacketSize: UInt32 = 0x0100_0000, characterSet: UInt8 = MySQLCharacterSet.utf8mb4GeneralCI,
+        mariaDBCapabilities: UInt32 = 0
+    ) {
         self.capabilities = capabilities.union(.ssl)
         self.maxPacketSize = maxPacketSize
         self.characterSet = characterSet
+        self.mariaDBCapabilities = mariaDBCapabilities
     }
 
     public func encode(into writer: inout ByteWriter) {
         writer.writeLittleEndian(capabilities.rawValue)
         writer.writeLittleEndian(maxPacketSize)
         writer.writeUInt8(characterSet)
-        writer.writeZeros(23)
+        writer.writeZeros(19)
+        writer.writeLittleEndian(mariaDBCapabilities)
     }
 
     public func encoded() -> [UInt8] {
@@ -39,7 +47,9 @@ public struct SSLRequest: Sendable, Hashable {
             }
             let maxPacket = try reader.readLittleEndian(UInt32.self, "max packet size")
             let charset = try reader.readUInt8("character set")
-            return SSLRequest(capabilities: caps, maxPacketSize: maxPacket, characterSet: charset)
+            try reader.skip(19, field: "filler")
+            let mariaDB = try reader.readLittleEndian(UInt32.self, "filler / MariaDB capabilities")
+            return SSLRequest(capabilities: caps, maxPacketSize: maxPacket, characterSet: charset, mariaDBCapabilities: mariaDB)
         }
     }
 }

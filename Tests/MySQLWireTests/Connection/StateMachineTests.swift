@@ -260,6 +260,90 @@ import WireCore
         #expect(machine.isReady)
     }
 
+    /// MariaDB's cache-metadata capability: asked for only when the server is MariaDB
+    /// (CLIENT_MYSQL clear) and offers it; then a column count carries a "metadata follows"
+    /// byte, and an execute that skips its column definitions decodes with the cached ones.
+    @Test func mariaDBMetadataCaching() throws {
+        let mysqlGreeting = HandshakeV10(
+            serverVersion: "8.4.3", connectionID: 77, authPluginData: Self.nonce, capabilities: Self.serverCaps,
+            mariaDBExtendedCapabilities: MariaDBCapability.cacheMetadata
+        ).encoded()
+        var mysql = Machine(settings: Machine.Settings(username: "lab", password: "lab"))
+        let mysqlResponse = try HandshakeResponse41.decode(Self.sent(mysql.packetReceived(MySQLPacket(sequenceID: 0, payload: mysqlGreeting)))[0].payload)
+        #expect(mysqlResponse.mariaDBCapabilities == 0)
+
+        let caps = Self.serverCaps.subtracting(.longPassword)
+        let greeting = HandshakeV10(
+            serverVersion: "5.5.5-10.11.19-MariaDB", connectionID: 77, authPluginData: Self.nonce, capabilities: caps,
+            mariaDBExtendedCapabilities: 0x1d
+        ).encoded()
+        var machine = Machine(settings: Machine.Settings(username: "lab", password: "lab"))
+        let response = try HandshakeResponse41.decode(Self.sent(machine.packetReceived(MySQLPacket(sequenceID: 0, payload: greeting)))[0].payload)
+        #expect(response.mariaDBCapabilities == MariaDBCapability.cacheMetadata)
+        #expect(!response.capabilities.contains(.longPassword))
+        guard case .authenticated = machine.packetReceived(MySQLPacket(sequenceID: 2, payload: OKPacket().encoded())) else {
+            Issue.record("not authenticated")
+            return
+        }
+
+        _ = machine.startCommand(.prepare("SELECT a, b FROM t WHERE a = ?"))
+        let param = ColumnDefinition41(name: "?", type: .longlong)
+        let prepared = Self.feed(&machine, [
+            StmtPrepareOK(statementID: 5, columnCount: 2, parameterCount: 1).encoded(),
+            param.encoded(), Self.columnA.encoded(), Self.columnB.encoded(),
+        ])
+        guard case let .complete(.prepared(statement), _)? = prepared.last else {
+            Issue.record("expected a statement, got \(String(describing: prepared.last))")
+            return
+        }
+        let row: [MySQLValue] = [.int(7), .string("seven")]
+        let rowPayload = BinaryResultRow.encoded(values: row, columns: [Self.columnA, Self.columnB])
+        let end = OKPacket(header: 0xfe).encoded()
+
+        // Metadata skipped: the prepare's columns are used.
+        _ = machine.startCommand(.execute(statement, [.int(7)]))
+        var actions = Self.feed(&machine, [[2, 0], rowPayload, end])
+        guard case let .complete(.result(skipped), _)? = actions.last else {
+            Issue.record("expected a result, got \(String(describing: actions.last))")
+            return
+        }
+        #expect(skipped.columns == [Self.columnA, Self.columnB])
+        #expect(skipped.rows == [row])
+
+        // Metadata sent again (the table changed): decoded, and cached for the next execute.
+        let columnC = ColumnDefinition41(name: "c", type: .long)
+        let wider: [MySQLValue] = [.int(7), .string("seven"), .int(3)]
+        let widerPayload = BinaryResultRow.encoded(values: wider, columns: [Self.columnA, Self.columnB, columnC])
+        _ = machine.startCommand(.execute(statement, [.int(7)]))
+        actions = Self.feed(&machine, [[3, 1], Self.columnA.encoded(), Self.columnB.encoded(), columnC.encoded(), widerPayload, end])
+        guard case let .complete(.result(sent), _)? = actions.last else {
+            Issue.record("expected a result, got \(String(describing: actions.last))")
+            return
+        }
+        #expect(sent.rows == [wider])
+        _ = machine.startCommand(.execute(statement, [.int(7)]))
+        actions = Self.feed(&machine, [[3, 0], widerPayload, end])
+        guard case let .complete(.result(cached), _)? = actions.last else {
+            Issue.record("expected a result, got \(String(describing: actions.last))")
+            return
+        }
+        #expect(cached.columns == [Self.columnA, Self.columnB, columnC])
+        #expect(cached.rows == [wider])
+
+        // Text results carry the byte too (always 1); a skip with nothing cached is a violation.
+        _ = machine.startCommand(.query("SELECT a, b"))
+        actions = Self.feed(&machine, [[2, 1], Self.columnA.encoded(), Self.columnB.encoded(), end])
+        guard case .complete(.result, _)? = actions.last else {
+            Issue.record("expected a result, got \(String(describing: actions.last))")
+            return
+        }
+        _ = machine.startCommand(.query("SELECT a, b"))
+        guard case .closeConnection(.protocolViolation)? = Self.feed(&machine, [[2, 0]]).last else {
+            Issue.record("a text result without metadata must be refused")
+            return
+        }
+    }
+
     @Test func multipleResultSetsFollowTheMoreResultsFlag() {
         var machine = Self.authenticated()
         _ = machine.startCommand(.query("CALL p()"))

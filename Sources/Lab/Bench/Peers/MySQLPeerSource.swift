@@ -11,12 +11,14 @@ let mysqlPeerSource = ##"""
  *   mysql_peer CASE HOST PORT USER PASSWORD DATABASE SECONDS COUNT ROWS
  *
  * CASE: text-select | prepared-select | insert | connect. Timed cases run SECONDS (connect
- * runs COUNT connections). Prints one line: `PEER <case> ops=<n> seconds=<s> rate=<ops/s>`.
+ * runs COUNT connections). Prints one line:
+ *   `PEER <case> ops=<n> seconds=<s> rate=<ops/s> cpu_us_per_op=<client CPU per operation>`.
  */
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static double now_seconds(void) {
@@ -51,8 +53,19 @@ static MYSQL *open_connection(void) {
     return mysql;
 }
 
+/* CPU time (user + system) this process has used, in seconds. */
+static double cpu_seconds(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+static double cpu_start;
+
+/* Rate, and the client's own CPU per operation (robust where wall-clock rates are noisy). */
 static void report(const char *name, long ops, double seconds) {
-    printf("PEER %s ops=%ld seconds=%.6f rate=%.3f\n", name, ops, seconds, ops / seconds);
+    double cpu = cpu_seconds() - cpu_start;
+    printf("PEER %s ops=%ld seconds=%.6f rate=%.3f cpu_us_per_op=%.3f\n", name, ops, seconds, ops / seconds, cpu * 1e6 / ops);
 }
 
 static void text_select(double seconds, long rows) {
@@ -160,6 +173,7 @@ int main(int argc, char **argv) {
     double seconds = atof(argv[7]);
     long count = atol(argv[8]), rows = atol(argv[9]);
     if (mysql_library_init(0, NULL, NULL)) { fprintf(stderr, "mysql_peer: mysql_library_init failed\n"); return 1; }
+    cpu_start = cpu_seconds();
     if (!strcmp(argv[1], "text-select")) text_select(seconds, rows);
     else if (!strcmp(argv[1], "prepared-select")) prepared_select(seconds, rows);
     else if (!strcmp(argv[1], "insert")) insert(seconds);
