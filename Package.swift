@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "Lab",
             dependencies: [
-                "WireCore", "RESP", "MySQLWire",
+                "WireCore", "RESP", "MySQLWire", "KafkaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

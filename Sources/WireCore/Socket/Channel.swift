@@ -162,16 +162,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
         if let (configuration, host) = pendingTLS {
             pendingTLS = nil
-            do throws(WireError) {
-                let session = try TLSSession(fd: fd, configuration: configuration, host: host, peer: peer)
-                io.withLock {
-                    $0.tls = session
-                    $0.lifecycle = .handshaking
-                }
-                continueHandshake()
-            } catch {
-                closeOnLoop(error)
-            }
+            beginHandshake(configuration, host: host)
             return
         }
         io.withLock { $0.lifecycle = .active }
@@ -200,19 +191,24 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                     guard establishment != nil else { return }
                     closeOnLoop(.timedOut(operation: "TLS handshake", peer: peer, after: timeout))
                 }
-                do throws(WireError) {
-                    let session = try TLSSession(fd: fd, configuration: configuration, host: serverName ?? host, peer: peer)
-                    io.withLock {
-                        $0.tls = session
-                        $0.lifecycle = .handshaking
-                    }
-                    continueHandshake()
-                } catch {
-                    closeOnLoop(error)
-                }
+                beginHandshake(configuration, host: serverName ?? host)
             }
         }
         try outcome.get()
+    }
+
+    /// Creates the TLS session on this socket and drives the handshake from the loop.
+    private func beginHandshake(_ configuration: TLSConfiguration, host: String) {
+        do throws(WireError) {
+            let session = try TLSSession(fd: fd, configuration: configuration, host: host, peer: peer)
+            io.withLock {
+                $0.tls = session
+                $0.lifecycle = .handshaking
+            }
+            continueHandshake()
+        } catch {
+            closeOnLoop(error)
+        }
     }
 
     private func continueHandshake() {

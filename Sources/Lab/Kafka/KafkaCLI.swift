@@ -1,0 +1,132 @@
+import ArgumentParser
+import KafkaWire
+
+/// `lab kafka`: a small kcat-like tool over the Swift Kafka client.
+struct KafkaCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kafka",
+        abstract: "Kafka over the Swift client: topics and offsets.",
+        subcommands: [KafkaTopicsCommand.self, KafkaOffsetsCommand.self]
+    )
+}
+
+/// Options every `lab kafka` command takes.
+struct KafkaConnectionOptions: ParsableArguments {
+    @Option(help: "Bootstrap servers, host:port[,host:port…].")
+    var bootstrap: String = "127.0.0.1:19092"
+
+    @Option(help: "Request timeout in seconds.")
+    var timeout: Double = 10
+
+    func makeClient() throws -> KafkaClient {
+        guard let servers = KafkaBootstrapServer.parseList(bootstrap) else {
+            throw ValidationError("--bootstrap: want host:port[,host:port…], got '\(bootstrap)'")
+        }
+        return KafkaClient(configuration: KafkaClientConfiguration(
+            bootstrapServers: servers, clientID: "lab-kafka-cli", requestTimeout: .milliseconds(Int64(timeout * 1000))))
+    }
+}
+
+struct KafkaTopicsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topics",
+        abstract: "List topics (with partitions and leaders), or create or delete one.",
+        discussion: """
+        Examples:
+          lab kafka topics
+          lab kafka topics --create orders --partitions 3 --replication 1
+          lab kafka topics --delete orders
+        """
+    )
+
+    @OptionGroup var connection: KafkaConnectionOptions
+
+    @Option(help: "Create a topic with this name.")
+    var create: String?
+
+    @Option(help: "Partitions of the created topic (-1: broker default).")
+    var partitions: Int32 = 1
+
+    @Option(help: "Replication factor of the created topic (-1: broker default).")
+    var replication: Int16 = 1
+
+    @Option(name: .customLong("config"), help: "Topic config for --create, key=value (repeatable).")
+    var configs: [String] = []
+
+    @Option(help: "Delete the topic with this name.")
+    var delete: String?
+
+    func run() async throws {
+        let client = try connection.makeClient()
+        let admin = KafkaAdmin(client: client)
+        do {
+            if let name = create {
+                var settings: [String: String] = [:]
+                for entry in configs {
+                    guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config: want key=value, got '\(entry)'") }
+                    settings[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+                }
+                let created = try await admin.createTopic(name, partitions: partitions, replicationFactor: replication, configs: settings)
+                print("created \(created.name) (id \(created.topicID))")
+            }
+            if let name = delete {
+                try await admin.deleteTopics([name])
+                print("deleted \(name)")
+            }
+            if create == nil && delete == nil {
+                let names = try await admin.listTopics()
+                let metadata = await client.metadata
+                for name in names {
+                    let topic = metadata.topics[name]
+                    let partitions = topic?.sortedPartitions ?? []
+                    print("\(name)\tpartitions=\(partitions.count)\tid=\(topic?.topicID.description ?? "-")")
+                    for partition in partitions {
+                        print("  \(partition.index)\tleader=\(partition.leaderID)\tepoch=\(partition.leaderEpoch)\treplicas=\(partition.replicas)\tisr=\(partition.isr)")
+                    }
+                }
+            }
+        } catch {
+            await client.close()
+            print("error: \(error)")
+            throw ExitCode(1)
+        }
+        await client.close()
+    }
+}
+
+struct KafkaOffsetsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "offsets",
+        abstract: "Show the earliest and latest offsets of every partition of a topic.",
+        discussion: "Example: lab kafka offsets orders --read-committed"
+    )
+
+    @OptionGroup var connection: KafkaConnectionOptions
+
+    @Flag(name: .customLong("read-committed"), help: "Latest is the last stable offset (read_committed) instead of the high watermark.")
+    var readCommitted = false
+
+    @Argument(help: "The topic.")
+    var topic: String
+
+    func run() async throws {
+        let client = try connection.makeClient()
+        let admin = KafkaAdmin(client: client)
+        do {
+            let earliest = try await admin.listOffsets(topic: topic, spec: .earliest)
+            let latest = try await admin.listOffsets(
+                topic: topic, spec: .latest, isolation: readCommitted ? .readCommitted : .readUncommitted)
+            print("partition\tearliest\tlatest\tcount")
+            for partition in earliest.keys.sorted() {
+                let first = earliest[partition]?.offset ?? -1
+                let last = latest[partition]?.offset ?? -1
+                print("\(partition)\t\(first)\t\(last)\t\(max(0, last - first))")
+            }
+        } catch {
+            await client.close()
+            print("error: \(error)")
+            throw ExitCode(1)
+        }
+        await client.close()
+    }
+}
