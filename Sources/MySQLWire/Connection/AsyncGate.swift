@@ -12,6 +12,10 @@ final class AsyncGate: Sendable {
     private let state = Mutex(State())
 
     func acquire() async {
+        // Uncontended (the usual case): take the gate without suspending. A continuation
+        // resumed at once still suspends the task and re-enqueues it on its executor: one
+        // extra executor hop per command.
+        if tryAcquire() { return }
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in
                 if !state.locked {

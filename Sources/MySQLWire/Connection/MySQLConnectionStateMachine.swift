@@ -157,6 +157,10 @@ public struct MySQLConnectionStateMachine: Sendable {
     /// execute sends them again), used when an execute skips them.
     private var cachedStatementColumns: [UInt32: [ColumnDefinition41]] = [:]
     public private(set) var isTLS = false
+    /// Recently decoded result column definitions with their wire bytes, by position.
+    private var recentColumns: [(payload: [UInt8], column: ColumnDefinition41)] = []
+    /// The last command's framed bytes (see `startCommand`).
+    private var sendScratch: [UInt8] = []
     /// Sequence id the next packet from the server must carry.
     private(set) var expectedSequence: UInt8 = 0
 
@@ -293,6 +297,21 @@ public struct MySQLConnectionStateMachine: Sendable {
         return bytes
     }
 
+    /// Frames a payload written after a 4-byte placeholder at the start of `writer`.
+    private mutating func frameInPlace(_ writer: inout ByteWriter) -> [UInt8] {
+        let length = writer.bytes.count - 4
+        guard length < MySQLPacket.maxFrameLength else {
+            return frame(Array(writer.bytes[4...]))
+        }
+        writer.bytes[0] = UInt8(truncatingIfNeeded: length)
+        writer.bytes[1] = UInt8(truncatingIfNeeded: length >> 8)
+        writer.bytes[2] = UInt8(truncatingIfNeeded: length >> 16)
+        writer.bytes[3] = expectedSequence
+        expectedSequence &+= 1
+        if writer.bytes.capacity <= 4096 { sendScratch = writer.bytes }
+        return writer.bytes
+    }
+
     private mutating func authPacketReceived(_ payload: [UInt8], auth: AuthState) throws(MySQLError) -> Action {
         guard let header = payload.first else {
             throw .protocolViolation(.unexpectedPacket(state: "authenticating", firstByte: nil, length: 0))
@@ -369,7 +388,15 @@ public struct MySQLConnectionStateMachine: Sendable {
         default: return .commandFailed(.invalidArgument("a command is already in flight or the connection is not authenticated"))
         }
         expectedSequence = 0
-        var writer = ByteWriter(capacity: 64)
+        // The payload is encoded after a 4-byte header placeholder, filled in by
+        // `frameInPlace` (no second array and copy), into the previous command's array,
+        // reused once the connection has written and dropped it (no allocation per command).
+        var writer = ByteWriter(capacity: 0)
+        writer.bytes = sendScratch
+        sendScratch = []
+        writer.bytes.removeAll(keepingCapacity: true)
+        writer.bytes.reserveCapacity(64)
+        writer.writeZeros(4)
         switch command {
         case let .query(sql):
             COMQuery(sql: sql).encode(into: &writer)
@@ -386,7 +413,7 @@ public struct MySQLConnectionStateMachine: Sendable {
         case let .closeStatement(id):
             cachedStatementColumns[id] = nil
             COMStmtClose(statementID: id).encode(into: &writer)
-            return .complete(.noReply, send: frame(writer.bytes))
+            return .complete(.noReply, send: frameInPlace(&writer))
         case let .resetStatement(id):
             COMStmtReset(statementID: id).encode(into: &writer)
             state = .command(.okOnly("COM_STMT_RESET"))
@@ -400,9 +427,9 @@ public struct MySQLConnectionStateMachine: Sendable {
         case .quit:
             COMQuit().encode(into: &writer)
             state = .closed
-            return .complete(.noReply, send: frame(writer.bytes))
+            return .complete(.noReply, send: frameInPlace(&writer))
         }
-        return .send(frame(writer.bytes))
+        return .send(frameInPlace(&writer))
     }
 
     private mutating func commandFailed(_ payload: [UInt8]) throws(MySQLError) -> Action {
@@ -473,8 +500,7 @@ public struct MySQLConnectionStateMachine: Sendable {
             reading.phase = .columns(remaining: count)
             return .none
         case let .columns(remaining):
-            let column = try protocolCall { () throws(MySQLProtocolError) in try ColumnDefinition41.decode(payload) }
-            reading.current.columns.append(column)
+            reading.current.columns.append(try resultColumn(payload, at: reading.current.columns.count))
             if remaining > 1 {
                 reading.phase = .columns(remaining: remaining - 1)
             } else {
@@ -510,6 +536,23 @@ public struct MySQLConnectionStateMachine: Sendable {
             reading.current.rows.append(row)
             return .none
         }
+    }
+
+    /// Decodes a result column definition, or reuses the one decoded from the same bytes at
+    /// the same position of an earlier result (a repeated query sends identical definitions;
+    /// decoding them builds six strings each).
+    private mutating func resultColumn(_ payload: [UInt8], at index: Int) throws(MySQLError) -> ColumnDefinition41 {
+        if index < recentColumns.count, recentColumns[index].payload == payload {
+            return recentColumns[index].column
+        }
+        let column = try protocolCall { () throws(MySQLProtocolError) in try ColumnDefinition41.decode(payload) }
+        guard payload.count <= 1024 else { return column }
+        if index < recentColumns.count {
+            recentColumns[index] = (payload, column)
+        } else if index == recentColumns.count && index < 64 {
+            recentColumns.append((payload, column))
+        }
+        return column
     }
 
     private mutating func finishResultSet(ok: OKPacket, reading: inout ResultReading) -> Action {

@@ -20,11 +20,16 @@ public struct COMStmtExecute: Sendable, Hashable {
         writer.writeUInt8(flags)
         writer.writeLittleEndian(UInt32(1))  // iteration count
         guard !parameters.isEmpty else { return }
-        var bitmap = [UInt8](repeating: 0, count: (parameters.count + 7) / 8)
-        for (index, value) in parameters.enumerated() where value.isNull {
-            bitmap[index / 8] |= 1 << UInt8(index % 8)
+        // NULL bitmap, written byte by byte (no temporary array per execute).
+        var bits: UInt8 = 0
+        for (index, value) in parameters.enumerated() {
+            if value.isNull { bits |= 1 << UInt8(index % 8) }
+            if index % 8 == 7 {
+                writer.writeUInt8(bits)
+                bits = 0
+            }
         }
-        writer.writeBytes(bitmap)
+        if parameters.count % 8 != 0 { writer.writeUInt8(bits) }
         writer.writeUInt8(1)  // new-params-bound: types follow
         for value in parameters {
             let (type, unsigned) = value.binaryType

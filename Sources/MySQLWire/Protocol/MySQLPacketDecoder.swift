@@ -13,6 +13,10 @@ public struct MySQLPacketDecoder: Sendable {
     private var partialSequence: UInt8 = 0
     private var partialNextSequence: UInt8 = 0
     private var inPartial = false
+    // The last single-frame payload handed out. Once the caller has dropped that packet the
+    // array is uniquely referenced again and the next payload is copied into its storage:
+    // no allocation per packet. A payload the caller kept stays intact (copy-on-write).
+    private var scratch: [UInt8] = []
 
     public init(maxPayloadSize: Int = 256 * 1024 * 1024) {
         self.maxPayloadSize = maxPayloadSize
@@ -88,7 +92,13 @@ public struct MySQLPacketDecoder: Sendable {
             }
             index = bodyStart + length
             if length < MySQLPacket.maxFrameLength {
-                return MySQLPacket(sequenceID: sequence, payload: Array(bytes[bodyStart..<(bodyStart + length)]))
+                if length > 16 * 1024 || scratch.capacity > 16 * 1024 {
+                    scratch = []
+                    return MySQLPacket(sequenceID: sequence, payload: Array(bytes[bodyStart..<(bodyStart + length)]))
+                }
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: bytes[bodyStart..<(bodyStart + length)])
+                return MySQLPacket(sequenceID: sequence, payload: scratch)
             }
             inPartial = true
             partialSequence = sequence

@@ -227,6 +227,27 @@ import WireCore
         #expect(machine.isReady)
     }
 
+    /// Column definitions are reused only when their bytes repeat at the same position.
+    @Test func repeatedQueriesDecodeChangedColumnDefinitions() throws {
+        var machine = Self.authenticated()
+        func run(_ columns: [ColumnDefinition41], _ row: [MySQLValue]) -> MySQLResult? {
+            _ = machine.startCommand(.query("SELECT"))
+            var writer = ByteWriter()
+            TextResultRow.encode(values: row, into: &writer)
+            let payloads: [[UInt8]] = [[UInt8(columns.count)]] + columns.map { $0.encoded() }
+                + [writer.bytes, OKPacket(header: 0xfe, statusFlags: .autocommit).encoded()]
+            guard case let .complete(.result(result), _)? = Self.feed(&machine, payloads).last else { return nil }
+            return result
+        }
+        let renamed = ColumnDefinition41(name: "c", type: .longlong)
+        #expect(run([Self.columnA, Self.columnB], [.int(1), .string("x")])?.columns == [Self.columnA, Self.columnB])
+        #expect(run([Self.columnA, Self.columnB], [.int(2), .string("y")])?.columns == [Self.columnA, Self.columnB])
+        #expect(run([renamed, Self.columnB], [.int(3), .string("z")])?.columns == [renamed, Self.columnB])
+        #expect(run([Self.columnA], [.int(4)])?.columns == [Self.columnA])
+        #expect(run([Self.columnB, Self.columnA], [.string("w"), .int(5)])?.rows == [[.string("w"), .int(5)]])
+        #expect(machine.isReady)
+    }
+
     @Test func binaryResultSetAfterPrepare() throws {
         var machine = Self.authenticated(caps: Self.serverCaps.subtracting(.deprecateEOF))
         _ = machine.startCommand(.prepare("SELECT a, b FROM t WHERE a = ?"))
