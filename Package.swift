@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "LabTestSupport", path: "Tests/LabTestSupport"),
         .testTarget(
             name: "WireCoreTests",
-            dependencies: ["WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["WireCore", "LabTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "RESPTests",
@@ -84,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["KafkaWire", "WireCore"]
+            dependencies: ["KafkaWire", "WireCore", "LabTestSupport"]
         ),
         .testTarget(
             name: "MySQLWireTests",

@@ -156,14 +156,15 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
     // MARK: Sending
 
     public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
-        let replies = try await submit(expectedReplies: 1, name: command.name) { command.encode(into: &$0) }
-        let reply = replies[0]
-        if let error = reply.redisError { throw .server(error) }
-        return reply
+        try await sendOne(command, timeout: nil)
     }
 
     /// Sends a command with its own reply timeout (blocking commands such as BLPOP).
     public func send(_ command: RedisCommand, timeout: Duration) async throws(RedisError) -> RESPValue {
+        try await sendOne(command, timeout: timeout)
+    }
+
+    private func sendOne(_ command: RedisCommand, timeout: Duration?) async throws(RedisError) -> RESPValue {
         let replies = try await submit(expectedReplies: 1, name: command.name, timeout: timeout) { command.encode(into: &$0) }
         let reply = replies[0]
         if let error = reply.redisError { throw .server(error) }

@@ -1,3 +1,4 @@
+import LabTestSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -54,7 +55,7 @@ enum MySQLTestServer {
 
     static let reachable: Bool = {
         guard let configuration = MySQLConfiguration(url: url) else { return false }
-        return isReachable(host: configuration.host, port: configuration.port)
+        return TCPProbe.isReachable(host: configuration.host, port: configuration.port)
     }()
 
     static let tlsReachable: Bool = reachable && access(caFile, R_OK) == 0
@@ -64,29 +65,5 @@ enum MySQLTestServer {
     /// A table name unique to this test run, so concurrent runs do not collide.
     static func tableName(_ base: String) -> String {
         "t_\(base)_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
-    }
-
-    /// True when a TCP connection to host:port is accepted within `milliseconds`.
-    static func isReachable(host: String, port: Int, milliseconds: Int32 = 1000) -> Bool {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return false }
-        defer { freeaddrinfo(first) }
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            cursor = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 && errno != EINPROGRESS { continue }
-            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&entry, 1, milliseconds) == 1 else { continue }
-            var code: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
-            if code == 0 { return true }
-        }
-        return false
     }
 }

@@ -1,3 +1,4 @@
+import LabTestSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -35,35 +36,11 @@ enum TestEnvironment {
         return (String(rest[..<colon]), port)
     }()
 
-    static let redisTLSReachable = isReachable(host: redisTLSEndpoint.host, port: redisTLSEndpoint.port)
+    static let redisTLSReachable = TCPProbe.isReachable(host: redisTLSEndpoint.host, port: redisTLSEndpoint.port)
         && access(redisTLSCA, R_OK) == 0
 
     static let redisTLSSkipReason: Comment = """
         TLS Redis not reachable at \(redisTLSURL) or CA \(redisTLSCA) unreadable \
         (start it with `scripts/infra up redis-tls`)
         """
-
-    /// True when a TCP connection to host:port is accepted within `milliseconds`.
-    static func isReachable(host: String, port: Int, milliseconds: Int32 = 1000) -> Bool {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return false }
-        defer { freeaddrinfo(first) }
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            cursor = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 && errno != EINPROGRESS { continue }
-            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&entry, 1, milliseconds) == 1 else { continue }
-            var code: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
-            if code == 0 { return true }
-        }
-        return false
-    }
 }
