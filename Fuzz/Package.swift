@@ -23,6 +23,7 @@ let harnesses: [(name: String, target: String, dependencies: [Target.Dependency]
         dependencies: [
             .product(name: "KafkaWire", package: "ReliabilityLab"),
             .product(name: "WireCore", package: "ReliabilityLab"),
+            .target(name: "KafkaFuzzSupport"),
         ]
     ),
     (
@@ -30,6 +31,7 @@ let harnesses: [(name: String, target: String, dependencies: [Target.Dependency]
         dependencies: [
             .product(name: "KafkaWire", package: "ReliabilityLab"),
             .product(name: "WireCore", package: "ReliabilityLab"),
+            .target(name: "KafkaFuzzSupport"),
         ]
     ),
     (
@@ -57,6 +59,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: harnesses.map { .executable(name: $0.name, targets: [$0.target]) },
     dependencies: [.package(name: "ReliabilityLab", path: "..")],
-    targets: harnesses.map { .executableTarget(name: $0.target, dependencies: $0.dependencies) },
+    targets: harnesses.map { .executableTarget(name: $0.target, dependencies: $0.dependencies) } + [
+        // What the Kafka request and response harnesses share.
+        .target(
+            name: "KafkaFuzzSupport",
+            dependencies: [
+                .product(name: "KafkaWire", package: "ReliabilityLab"),
+                .product(name: "WireCore", package: "ReliabilityLab"),
+            ]
+        ),
+    ],
     swiftLanguageModes: [.v6]
 )
