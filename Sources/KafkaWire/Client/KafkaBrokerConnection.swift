@@ -37,7 +37,19 @@ public final class KafkaBrokerConnection: ChannelHandler, @unchecked Sendable {
         }
     }
 
-    typealias Reply = UnsafeContinuation<Result<[UInt8], KafkaConnectionError>, Never>
+    /// Who gets a response: an awaiting task, or a callback (for callers that must put
+    /// several requests on the wire in order without waiting for each answer).
+    enum Reply {
+        case continuation(UnsafeContinuation<Result<[UInt8], KafkaConnectionError>, Never>)
+        case callback(@Sendable (Result<[UInt8], KafkaConnectionError>) -> Void)
+
+        func resume(returning result: Result<[UInt8], KafkaConnectionError>) {
+            switch self {
+            case let .continuation(continuation): continuation.resume(returning: result)
+            case let .callback(callback): callback(result)
+            }
+        }
+    }
 
     struct InFlight {
         let correlationID: Int32
@@ -105,13 +117,44 @@ public final class KafkaBrokerConnection: ChannelHandler, @unchecked Sendable {
         body: (inout ByteWriter) throws -> Void
     ) async throws(KafkaConnectionError) -> [UInt8] {
         // Encode first, outside any lock: an encoding error must not leave a half frame.
+        let frame = try Self.frame(apiKey: apiKey, apiVersion: apiVersion, apiName: apiName, flexible: flexible,
+                                   clientID: configuration.clientID, body: body)
+        let result = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<[UInt8], KafkaConnectionError>, Never>) in
+            submit(frame, apiKey: apiKey, apiName: apiName, flexible: flexible, expectsResponse: expectsResponse,
+                   timeout: timeout, reply: .continuation(continuation))
+        }
+        return try result.get()
+    }
+
+    /// Puts one request on the wire before returning (requests enqueued one after another go
+    /// out in that order) and calls `onResponse` with the response body, or the failure, on
+    /// the connection's event loop; keep it short. Encoding errors are thrown.
+    public func enqueue(
+        apiKey: Int16,
+        apiVersion: Int16,
+        apiName: String,
+        flexible: Bool,
+        expectsResponse: Bool = true,
+        timeout: Duration? = nil,
+        body: (inout ByteWriter) throws -> Void,
+        onResponse: @escaping @Sendable (Result<[UInt8], KafkaConnectionError>) -> Void
+    ) throws(KafkaConnectionError) {
+        let frame = try Self.frame(apiKey: apiKey, apiVersion: apiVersion, apiName: apiName, flexible: flexible,
+                                   clientID: configuration.clientID, body: body)
+        submit(frame, apiKey: apiKey, apiName: apiName, flexible: flexible, expectsResponse: expectsResponse,
+               timeout: timeout, reply: .callback(onResponse))
+    }
+
+    private static func frame(
+        apiKey: Int16, apiVersion: Int16, apiName: String, flexible: Bool, clientID: String?,
+        body: (inout ByteWriter) throws -> Void
+    ) throws(KafkaConnectionError) -> [UInt8] {
         var writer = ByteWriter(capacity: 256)
         writer.writeBigEndian(Int32(0))  // size, patched below
         writer.writeBigEndian(apiKey)
         writer.writeBigEndian(apiVersion)
-        let correlationOffset = writer.count
         writer.writeBigEndian(Int32(0))  // correlation id, assigned under the lock
-        if let clientID = configuration.clientID {
+        if let clientID {
             writer.writeBigEndian(Int16(clientID.utf8.count))
             writer.writeString(clientID)
         } else {
@@ -124,46 +167,51 @@ public final class KafkaBrokerConnection: ChannelHandler, @unchecked Sendable {
             throw .encoding("\(apiName) v\(apiVersion): \(error)")
         }
         writer.setBigEndian(Int32(writer.count - 4), at: 0)
-        var frame = writer.bytes
+        return writer.bytes
+    }
 
+    private static let correlationOffset = 8
+
+    private func submit(
+        _ frame: consuming [UInt8], apiKey: Int16, apiName: String, flexible: Bool, expectsResponse: Bool,
+        timeout: Duration?, reply: Reply
+    ) {
+        var frame = frame
         let timeout = timeout ?? configuration.requestTimeout
         let deadline = NanoTime.now() + timeout
         // ApiVersions answers with header v0 even at flexible versions, so that a client
         // can parse the reply of a broker that does not support the version it asked for.
         let flexibleResponseHeader = flexible && apiKey != 18
-        let result = await withUnsafeContinuation { (continuation: Reply) in
-            var arm = false
-            let refusal = state.withLock { state -> KafkaConnectionError? in
-                if state.failure != nil { return .connection(.closed(peer: channel.peer)) }
-                let correlationID = state.nextCorrelationID
-                state.nextCorrelationID = correlationID == Int32.max ? 1 : correlationID + 1
-                frame.withUnsafeMutableBytes { raw in
-                    raw.storeBytes(of: correlationID.bigEndian, toByteOffset: correlationOffset, as: Int32.self)
-                }
-                if expectsResponse {
-                    state.inFlight.append(InFlight(
-                        correlationID: correlationID, apiName: apiName, flexibleResponseHeader: flexibleResponseHeader,
-                        continuation: continuation, deadline: deadline, timeout: timeout))
-                }
-                guard channel.write(bytes: frame) else {
-                    if expectsResponse { state.inFlight.removeLast() }
-                    return .connection(.closed(peer: channel.peer))
-                }
-                if expectsResponse && !state.timerArmed {
-                    state.timerArmed = true
-                    arm = true
-                }
-                return nil
+        var arm = false
+        let refusal = state.withLock { state -> KafkaConnectionError? in
+            if state.failure != nil { return .connection(.closed(peer: channel.peer)) }
+            let correlationID = state.nextCorrelationID
+            state.nextCorrelationID = correlationID == Int32.max ? 1 : correlationID + 1
+            frame.withUnsafeMutableBytes { raw in
+                raw.storeBytes(of: correlationID.bigEndian, toByteOffset: Self.correlationOffset, as: Int32.self)
             }
-            if let refusal {
-                continuation.resume(returning: .failure(refusal))
-            } else if !expectsResponse {
-                continuation.resume(returning: .success([]))
-            } else if arm {
-                armTimer(at: deadline)
+            if expectsResponse {
+                state.inFlight.append(InFlight(
+                    correlationID: correlationID, apiName: apiName, flexibleResponseHeader: flexibleResponseHeader,
+                    continuation: reply, deadline: deadline, timeout: timeout))
             }
+            guard channel.write(bytes: frame) else {
+                if expectsResponse { state.inFlight.removeLast() }
+                return .connection(.closed(peer: channel.peer))
+            }
+            if expectsResponse && !state.timerArmed {
+                state.timerArmed = true
+                arm = true
+            }
+            return nil
         }
-        return try result.get()
+        if let refusal {
+            reply.resume(returning: .failure(refusal))
+        } else if !expectsResponse {
+            reply.resume(returning: .success([]))
+        } else if arm {
+            armTimer(at: deadline)
+        }
     }
 
     // MARK: Timeouts

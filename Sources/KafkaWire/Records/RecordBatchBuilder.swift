@@ -48,12 +48,15 @@ public struct RecordBatchBuilder: Sendable {
         count += 1
     }
 
-    /// The batch's wire bytes. The builder is left empty, ready for the next batch.
+    /// The batch's wire bytes. The builder is left empty, ready for the next batch (with its
+    /// initial capacity reserved again, or none when `reuse` is false: a producer builds
+    /// each batch once and drops the builder).
     /// `baseSequence` is the producer's sequence for the first record (-1 without idempotence).
     public mutating func build(
         compression: CompressionCodec = .none, producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1,
         isTransactional: Bool = false, baseOffset: Int64 = 0, partitionLeaderEpoch: Int32 = -1,
-        timestampType: TimestampType = .createTime, settings: CompressionSettings = CompressionSettings()
+        timestampType: TimestampType = .createTime, settings: CompressionSettings = CompressionSettings(),
+        reuse: Bool = true
     ) throws(RecordBatchError) -> [UInt8] {
         guard count <= Int(Int32.max) else { throw .encoding(reason: "\(count) records exceed the int32 count") }
         let header = RecordBatchHeader(
@@ -63,13 +66,15 @@ public struct RecordBatchBuilder: Sendable {
             producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: Int32(count))
         var bytes = writer.bytes
         writer = ByteWriter(capacity: 0)
-        defer { reset() }
+        defer { reset(capacity: reuse ? initialCapacity : RecordBatchHeader.size) }
         try RecordWire.finish(&bytes, header: header, settings: settings)
         return bytes
     }
 
-    public mutating func reset() {
-        writer = ByteWriter(capacity: initialCapacity)
+    public mutating func reset() { reset(capacity: initialCapacity) }
+
+    private mutating func reset(capacity: Int) {
+        writer = ByteWriter(capacity: capacity)
         writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
         count = 0
         baseTimestamp = -1

@@ -1,3 +1,5 @@
+import WireCore
+
 /// A record header: a UTF-8 key and a nullable byte value.
 public struct RecordHeader: Sendable, Hashable {
     public var key: String
@@ -226,6 +228,27 @@ extension RecordBatchHeader {
         bytes.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: baseOffset.bigEndian, toByteOffset: start, as: Int64.self)
             raw.storeBytes(of: partitionLeaderEpoch.bigEndian, toByteOffset: start + 12, as: Int32.self)
+        }
+        return true
+    }
+
+    /// Overwrites producer id, epoch and base sequence of the batch at `start` in place and
+    /// recomputes its CRC (which covers them), as an idempotent producer does when it must
+    /// resend a built batch under a new epoch or sequence. False if no v2 batch header is there.
+    @discardableResult
+    public static func assign(
+        producerId: Int64, producerEpoch: Int16, baseSequence: Int32, in bytes: inout [UInt8], at start: Int = 0
+    ) -> Bool {
+        guard start >= 0, bytes.count - start >= RecordBatchHeader.size, bytes[start + 16] == 2 else { return false }
+        let length = Int(Int32(bigEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start + 8, as: Int32.self) }))
+        let end = start + 12 + length
+        guard length >= RecordBatchHeader.size - 12, end <= bytes.count else { return false }
+        bytes.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: producerId.bigEndian, toByteOffset: start + 43, as: Int64.self)
+            raw.storeBytes(of: producerEpoch.bigEndian, toByteOffset: start + 51, as: Int16.self)
+            raw.storeBytes(of: baseSequence.bigEndian, toByteOffset: start + 53, as: Int32.self)
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + RecordWire.crcStart)..<end]))
+            raw.storeBytes(of: crc.bigEndian, toByteOffset: start + RecordWire.crcOffset, as: UInt32.self)
         }
         return true
     }

@@ -1,0 +1,383 @@
+import DequeModule
+import WireCore
+
+/// The producer's state as a value, driven by the sender with explicit times so that its
+/// rules (batching, linger, in-flight limits, sequence numbers, retry order, epoch bumps) are
+/// tested without a broker: records go into per-partition batches; `drain` says what to send
+/// to which broker now and when to look again; `complete` takes a batch's outcome and says
+/// whom to tell.
+struct ProducerAccumulator {
+    struct PartitionQueue {
+        /// The batch records are appended to.
+        var open: ProducerBatch?
+        /// Closed batches waiting to be sent, oldest sequence first.
+        var queued: Deque<ProducerBatch> = []
+        /// Sent, not yet answered, in sequence order.
+        var inFlight: [ProducerBatch] = []
+        /// The sequence the next new batch gets (idempotent producers).
+        var nextSequence: Int32 = 0
+        /// A batch failed and is to be re-sent: nothing else goes out until the batches in
+        /// flight have come back, so that the partition's sequence stays gapless and ordered.
+        var resending = false
+
+        var isEmpty: Bool { open == nil && queued.isEmpty && inFlight.isEmpty }
+    }
+
+    /// What the sender does next.
+    struct DrainResult {
+        /// Batches per leader node, at most one per partition.
+        var requests: [(node: Int32, batches: [ProducerBatch])] = []
+        /// Partitions whose leader is unknown: refresh metadata.
+        var partitionsWithoutLeader: [TopicPartition] = []
+        /// Batches that failed without being sent (expired).
+        var failed: [(ProducerBatch, KafkaProducerError)] = []
+        /// When to drain again at the latest (nil: only when signalled).
+        var nextWakeup: NanoTime?
+    }
+
+    /// How a sent batch came back.
+    enum Outcome {
+        case acknowledged(baseOffset: Int64, logAppendTime: Int64)
+        /// acks=0: written to the socket, nothing more is known.
+        case written
+        case brokerError(KafkaErrorCode, message: String?)
+        /// The request failed on the way (connection lost, timed out, not encodable).
+        case transportFailure(String)
+        case fatal(KafkaProducerError)
+    }
+
+    /// What `complete` decided about a batch.
+    struct Completion {
+        var delivered: [(ProducerBatch, Result<(offset: Int64, logAppendTime: Int64), KafkaProducerError>)] = []
+        var refreshMetadata = false
+    }
+
+    let configuration: KafkaProducerConfiguration
+    private(set) var partitions: [TopicPartition: PartitionQueue] = [:]
+    private(set) var partitionCounts: [String: Int] = [:]
+    private var partitioner = DefaultPartitioner()
+    private var nextBatchID: UInt64 = 1
+    private(set) var bufferedBytes = 0
+    private(set) var inFlightRequests: [Int32: Int] = [:]
+    /// Batches created at or before this id are closed at once (a flush is waiting for them).
+    private var flushThrough: UInt64 = 0
+
+    // Idempotence.
+    private(set) var producerId: Int64 = -1
+    private(set) var producerEpoch: Int16 = -1
+    /// Sequences are out of step with the broker: stop sending, get a new epoch, renumber.
+    private(set) var epochBumpNeeded = false
+    private(set) var fatalError: KafkaProducerError?
+
+    // Statistics.
+    private(set) var recordsDelivered = 0
+    private(set) var recordsFailed = 0
+    private(set) var batchesSent = 0
+    private(set) var retries = 0
+
+    init(configuration: KafkaProducerConfiguration) {
+        self.configuration = configuration
+    }
+
+    var usesSequences: Bool { configuration.idempotent || configuration.transactionalID != nil }
+    var needsProducerId: Bool { usesSequences && producerId < 0 && fatalError == nil }
+    var totalInFlightRequests: Int { inFlightRequests.values.reduce(0, +) }
+    var isEmpty: Bool { partitions.values.allSatisfy(\.isEmpty) }
+
+    // MARK: Appending
+
+    enum AppendResult {
+        /// Appended; `wakeSender` when a batch was opened or closed (the sender's deadlines changed).
+        case appended(wakeSender: Bool)
+        /// The topic's partition count is unknown: learn it, then append again.
+        case needsPartitionCount
+        /// `buffer.memory` is used up: wait for deliveries, then append again.
+        case bufferFull
+        case rejected(KafkaProducerError)
+    }
+
+    mutating func setPartitionCount(_ count: Int, for topic: String) {
+        partitionCounts[topic] = count
+    }
+
+    mutating func append(_ record: ProducerRecord, timestamp: Int64, handler: KafkaDeliveryHandler?, now: NanoTime) -> AppendResult {
+        if let fatalError { return .rejected(fatalError) }
+        guard let count = partitionCounts[record.topic] else { return .needsPartitionCount }
+        let partition: Int32
+        var keyless = false
+        if let chosen = record.partition {
+            guard chosen >= 0, Int(chosen) < count else {
+                return .rejected(.unknownPartition(TopicPartition(record.topic, chosen), partitionCount: count))
+            }
+            partition = chosen
+        } else if let key = record.key {
+            partition = DefaultPartitioner.partition(forKey: key, partitionCount: count)
+        } else {
+            partition = partitioner.partitionForKeyless(topic: record.topic, available: [], partitionCount: count)
+            keyless = true
+        }
+        let topicPartition = TopicPartition(record.topic, partition)
+        var queue = partitions.removeValue(forKey: topicPartition) ?? PartitionQueue()
+        defer { partitions[topicPartition] = queue }
+
+        var wake = false
+        var size: Int
+        if let open = queue.open {
+            size = open.sizeOfRecord(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
+            if open.uncompressedSize + size > configuration.batchSize {
+                close(&queue, keyless: keyless, count: count)
+                wake = true
+                size = Self.recordSizeInEmptyBatch(record)
+            }
+        } else {
+            size = Self.recordSizeInEmptyBatch(record)
+        }
+        let limit = min(configuration.maxRequestSize, configuration.bufferMemory)
+        guard RecordBatchHeader.size + size <= limit else { return .rejected(.recordTooLarge(size: RecordBatchHeader.size + size, limit: limit)) }
+        if bufferedBytes > 0, bufferedBytes + size > configuration.bufferMemory { return .bufferFull }
+        if queue.open == nil {
+            let batch = ProducerBatch(
+                id: nextBatchID, topicPartition: topicPartition, createdAt: now,
+                capacity: min(configuration.batchSize, max(RecordBatchHeader.size + size, 1024)))
+            batch.isTransactional = configuration.transactionalID != nil
+            nextBatchID += 1
+            queue.open = batch
+            wake = true
+        }
+        let batch = queue.open!
+        batch.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp, size: size, handler: handler)
+        bufferedBytes += size
+        if batch.uncompressedSize >= configuration.batchSize {
+            close(&queue, keyless: keyless, count: count)
+            wake = true
+        }
+        return .appended(wakeSender: wake)
+    }
+
+    private static func recordSizeInEmptyBatch(_ record: ProducerRecord) -> Int {
+        let body = RecordWire.bodySize(
+            timestampDelta: 0, offsetDelta: 0, keyCount: record.key?.count, valueCount: record.value?.count, headers: record.headers)
+        return RecordWire.varintSize(Int64(body)) + body
+    }
+
+    private mutating func close(_ queue: inout PartitionQueue, keyless: Bool, count: Int) {
+        guard let open = queue.open else { return }
+        queue.open = nil
+        queue.queued.append(open)
+        if keyless {
+            partitioner.batchCompleted(topic: open.topicPartition.topic, partition: open.topicPartition.partition, available: [], partitionCount: count)
+        }
+    }
+
+    /// Makes every batch created so far sendable at once; returns the id a flush waits for.
+    mutating func beginFlush() -> UInt64 {
+        flushThrough = nextBatchID - 1
+        return flushThrough
+    }
+
+    /// True when every batch with an id up to `id` is finished.
+    func isFlushed(through id: UInt64) -> Bool {
+        for queue in partitions.values {
+            if let open = queue.open, open.id <= id { return false }
+            if queue.queued.contains(where: { $0.id <= id }) || queue.inFlight.contains(where: { $0.id <= id }) { return false }
+        }
+        return true
+    }
+
+    // MARK: Draining
+
+    /// Decides what to send now. `leader` gives a partition's leader node, nil if unknown.
+    mutating func drain(now: NanoTime, leader: (TopicPartition) -> Int32?) -> DrainResult {
+        var result = DrainResult()
+        var perNode: [Int32: (batches: [ProducerBatch], bytes: Int)] = [:]
+        func wake(at instant: NanoTime) {
+            if result.nextWakeup.map({ instant < $0 }) ?? true { result.nextWakeup = instant }
+        }
+        for topicPartition in Array(partitions.keys) {
+            guard var queue = partitions.removeValue(forKey: topicPartition) else { continue }
+            // Kept when empty: the entry holds the partition's next sequence number.
+            defer { partitions[topicPartition] = queue }
+            if let open = queue.open {
+                let lingerEnd = open.createdAt + configuration.linger
+                if open.id <= flushThrough || lingerEnd <= now || fatalError != nil {
+                    queue.open = nil
+                    queue.queued.append(open)
+                } else {
+                    wake(at: lingerEnd)
+                }
+            }
+            if let fatalError {
+                while let batch = queue.queued.popFirst() { result.failed.append((batch, fatalError)) }
+                continue
+            }
+            // Expiry of batches not in flight.
+            while let head = queue.queued.first, now - head.createdAt >= configuration.deliveryTimeout {
+                queue.queued.removeFirst()
+                if head.baseSequence >= 0 { epochBumpNeeded = true }
+                result.failed.append((head, .deliveryTimedOut(topicPartition, after: configuration.deliveryTimeout, last: head.lastError)))
+            }
+            if let head = queue.queued.first { wake(at: head.createdAt + configuration.deliveryTimeout) }
+            guard !epochBumpNeeded, let head = queue.queued.first else { continue }
+            if queue.resending {
+                guard queue.inFlight.isEmpty else { continue }
+            }
+            if head.retryAt > now {
+                wake(at: head.retryAt)
+                continue
+            }
+            guard let node = leader(topicPartition) else {
+                result.partitionsWithoutLeader.append(topicPartition)
+                continue
+            }
+            guard (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection else { continue }
+            var entry = perNode[node] ?? ([], 0)
+            // A request holds at least one batch and otherwise stays under max.request.size.
+            if !entry.batches.isEmpty, entry.bytes + head.uncompressedSize > configuration.maxRequestSize { continue }
+            queue.queued.removeFirst()
+            queue.resending = false
+            if usesSequences {
+                head.producerId = producerId
+                head.producerEpoch = producerEpoch
+                if head.baseSequence < 0 {
+                    head.baseSequence = queue.nextSequence
+                    queue.nextSequence = ProducerBatch.sequence(queue.nextSequence, plus: Int32(head.recordCount))
+                }
+            }
+            head.attempts += 1
+            if head.attempts > 1 { retries += 1 }
+            queue.inFlight.append(head)
+            entry.batches.append(head)
+            entry.bytes += head.uncompressedSize
+            perNode[node] = entry
+            // More is ready for this partition: the next request can take it.
+            if !queue.queued.isEmpty { wake(at: now) }
+        }
+        for (node, entry) in perNode.sorted(by: { $0.key < $1.key }) {
+            inFlightRequests[node, default: 0] += 1
+            batchesSent += entry.batches.count
+            result.requests.append((node, entry.batches))
+        }
+        if !result.partitionsWithoutLeader.isEmpty { wake(at: now + configuration.retryBackoff) }
+        return result
+    }
+
+    /// Counts one more request to `node` in flight (drain counts the ones it plans).
+    mutating func requestStarted(node: Int32) {
+        inFlightRequests[node, default: 0] += 1
+    }
+
+    /// A request to `node` is finished (answered or failed); its batches are completed separately.
+    mutating func requestFinished(node: Int32) {
+        if let count = inFlightRequests[node], count > 1 { inFlightRequests[node] = count - 1 } else { inFlightRequests[node] = nil }
+    }
+
+    // MARK: Completion
+
+    mutating func complete(_ batch: ProducerBatch, _ outcome: Outcome, now: NanoTime) -> Completion {
+        var completion = Completion()
+        let topicPartition = batch.topicPartition
+        var queue = partitions.removeValue(forKey: topicPartition) ?? PartitionQueue()
+        defer { partitions[topicPartition] = queue }
+        queue.inFlight.removeAll { $0 === batch }
+
+        func finish(_ result: Result<(offset: Int64, logAppendTime: Int64), KafkaProducerError>) {
+            bufferedBytes -= batch.bufferedBytes
+            if case .success = result { recordsDelivered += batch.recordCount } else { recordsFailed += batch.recordCount }
+            completion.delivered.append((batch, result))
+        }
+        func retry(_ reason: String) {
+            batch.lastError = reason
+            if now - batch.createdAt >= configuration.deliveryTimeout {
+                if batch.baseSequence >= 0 { epochBumpNeeded = true }
+                finish(.failure(.deliveryTimedOut(topicPartition, after: configuration.deliveryTimeout, last: reason)))
+                return
+            }
+            batch.retryAt = now + backoff(afterAttempt: batch.attempts)
+            queue.resending = true
+            // Back in sequence order (creation order without sequences) before the batches
+            // that were never sent.
+            let key = { (b: ProducerBatch) -> (Int, Int64) in
+                b.baseSequence >= 0 ? (0, Int64(b.baseSequence)) : (1, Int64(b.id))
+            }
+            let position = queue.queued.firstIndex { key($0) > key(batch) } ?? queue.queued.endIndex
+            queue.queued.insert(batch, at: position)
+        }
+
+        switch outcome {
+        case let .acknowledged(baseOffset, logAppendTime):
+            finish(.success((baseOffset, logAppendTime)))
+        case .written:
+            finish(.success((-1, -1)))
+        case let .fatal(error):
+            fatalError = error
+            finish(.failure(error))
+        case let .transportFailure(reason):
+            completion.refreshMetadata = true
+            if configuration.acks == .none {
+                finish(.failure(.rejected(topicPartition, .networkException, message: reason)))
+            } else {
+                retry(reason)
+            }
+        case let .brokerError(code, message):
+            let reason = "\(code.name)" + (message.map { ": \($0)" } ?? "")
+            switch code {
+            case .duplicateSequenceNumber:
+                // The broker already has this batch from an earlier attempt.
+                finish(.success((-1, -1)))
+            case .outOfOrderSequenceNumber where usesSequences:
+                // Expected when an earlier batch of the partition failed and is being re-sent
+                // (or is still in flight); otherwise the broker lost our state: new epoch.
+                let earlierPending = queue.inFlight.contains { $0.baseSequence < batch.baseSequence }
+                    || queue.queued.contains { $0.baseSequence >= 0 && $0.baseSequence < batch.baseSequence }
+                if !(earlierPending || queue.resending) { epochBumpNeeded = true }
+                retry(reason)
+            case .unknownProducerId where usesSequences:
+                epochBumpNeeded = true
+                retry(reason)
+            case .invalidProducerEpoch, KafkaErrorCode(90) /* PRODUCER_FENCED */, .transactionalIdAuthorizationFailed,
+                 .clusterAuthorizationFailed:
+                let error = KafkaProducerError.fatal("\(code.name) producing to \(topicPartition)" + (message.map { ": \($0)" } ?? ""))
+                fatalError = error
+                finish(.failure(error))
+            default:
+                if code.isRetriable || KafkaErrorCode.metadataInvalidating.contains(code) {
+                    if KafkaErrorCode.metadataInvalidating.contains(code) { completion.refreshMetadata = true }
+                    retry(reason)
+                } else {
+                    // A gap in the sequence: later batches would be refused as out of order.
+                    if batch.baseSequence >= 0 { epochBumpNeeded = true }
+                    finish(.failure(.rejected(topicPartition, code, message: message)))
+                }
+            }
+        }
+        return completion
+    }
+
+    private func backoff(afterAttempt attempt: Int) -> Duration {
+        var delay = configuration.retryBackoff
+        for _ in 1..<max(1, attempt) {
+            delay = delay * 2
+            if delay >= configuration.retryBackoffMax { return configuration.retryBackoffMax }
+        }
+        return min(delay, configuration.retryBackoffMax)
+    }
+
+    // MARK: Producer id
+
+    /// A producer id and epoch from InitProducerId: sequences restart at 0 everywhere and
+    /// batches not yet acknowledged are renumbered when next sent.
+    mutating func setProducerIdentity(id: Int64, epoch: Int16) {
+        producerId = id
+        producerEpoch = epoch
+        epochBumpNeeded = false
+        for key in Array(partitions.keys) {
+            partitions[key]!.nextSequence = 0
+            for batch in partitions[key]!.queued { batch.baseSequence = -1 }
+            partitions[key]!.resending = false
+        }
+    }
+
+    mutating func failFatally(_ error: KafkaProducerError) {
+        fatalError = error
+    }
+}
