@@ -13,9 +13,12 @@
 ///    ≤ 1. Otherwise a greedy: members keep all valid claims, free partitions go (fewest
 ///    eligible members first) to the least loaded eligible member, then partitions move from a
 ///    member to an eligible one with at least two fewer until no such move is left.
-/// 3. Cooperative rule: a partition the target gives to a member while another member claims
-///    it is left out of this round; its owner revokes it, and the follow-up rebalance (which
-///    the Java and Swift consumers request after revoking) hands it out.
+/// 3. Cooperative rule: a partition the target gives to a member that does not validly own
+///    it while another member claims it (even with a stale or conflicting claim) is left out
+///    of this round; the claimant revokes it, and the follow-up rebalance (which consumers
+///    request after revoking) hands it out. A valid owner keeps its partition despite stale
+///    claims, as in Java; two claims at the same generation hold the partition back from
+///    everyone, as in Java.
 public struct CooperativeStickyAssignor: PartitionAssignor {
     public let name = "cooperative-sticky"
     public let rebalanceProtocol = RebalanceProtocol.cooperative
@@ -67,10 +70,13 @@ public struct CooperativeStickyAssignor: PartitionAssignor {
             ? Self.constrained(kept: kept, allPartitions: allPartitions)
             : Self.general(kept: kept, allPartitions: allPartitions, topicsOf: topicsOf)
 
+        // A member keeps what it validly owns; anything else that another member claims is
+        // held back until that member has revoked it.
         var assignment: [String: [TopicPartition]] = [:]
         for (index, member) in members.enumerated() {
+            let valid = Set(kept[index])
             assignment[member.memberId] = target[index]
-                .filter { tp in (claimants[tp] ?? []).allSatisfy { $0 == index } }
+                .filter { tp in valid.contains(tp) || (claimants[tp] ?? []).allSatisfy { $0 == index } }
                 .sorted()
         }
         return assignment
