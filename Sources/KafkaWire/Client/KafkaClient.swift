@@ -1,3 +1,4 @@
+import Synchronization
 import WireCore
 
 /// The cluster-level client: bootstrap, one pipelined connection per broker (opened lazily,
@@ -35,7 +36,11 @@ public actor KafkaClient {
     }
 
     public nonisolated let configuration: KafkaClientConfiguration
-    private var cache = KafkaMetadataCache()
+    private var cache = KafkaMetadataCache() {
+        didSet { metadataBox.withLock { $0 = cache } }
+    }
+    /// A copy of `cache` readable without awaiting the actor (the consumer's fetch planning).
+    private nonisolated let metadataBox = Mutex(KafkaMetadataCache())
     private var sessions: [Int32: Session] = [:]
     private var bootstrapSession: Session?
     private var periodicRefresh: Task<Void, Never>?
@@ -67,6 +72,9 @@ public actor KafkaClient {
 
     /// The metadata as last refreshed.
     public var metadata: KafkaMetadataCache { cache }
+
+    /// The metadata as last refreshed, readable without awaiting the actor.
+    public nonisolated var metadataSnapshot: KafkaMetadataCache { metadataBox.withLock { $0 } }
 
     /// Connects to the first bootstrap server that answers and loads the broker list.
     @discardableResult
@@ -290,7 +298,7 @@ public actor KafkaClient {
         }
         do {
             let outcome = try await ApiVersionsNegotiation.negotiate(connection, clientSoftwareName: configuration.clientID)
-            return Session(connection: connection, versions: outcome.table, address: address, nodeID: nodeID)
+            return Session(connection: connection, versions: outcome.table.capped(configuration.maxApiVersions), address: address, nodeID: nodeID)
         } catch {
             connection.close()
             // A broker that accepts and then drops the connection is unreachable, not odd.

@@ -47,6 +47,10 @@ public struct KafkaClientConfiguration: Sendable {
     /// Metadata older than this is refreshed before it is used (Java's `metadata.max.age.ms`).
     public var metadataMaxAge: Duration
     public var retry: KafkaRetryPolicy
+    /// Highest versions to use per API, below what negotiation would pick: for brokers that
+    /// advertise versions they cannot parse (librdkafka's mock cluster advertises flexible
+    /// JoinGroup v6 and drops the connection when it gets one).
+    public var maxApiVersions: [ApiKey: Int16]
 
     public init(
         bootstrapServers: [KafkaBootstrapServer],
@@ -54,7 +58,8 @@ public struct KafkaClientConfiguration: Sendable {
         tls: TLSConfiguration? = nil,
         requestTimeout: Duration = .seconds(30),
         metadataMaxAge: Duration = .seconds(300),
-        retry: KafkaRetryPolicy = KafkaRetryPolicy()
+        retry: KafkaRetryPolicy = KafkaRetryPolicy(),
+        maxApiVersions: [ApiKey: Int16] = [:]
     ) {
         self.bootstrapServers = bootstrapServers
         self.clientID = clientID
@@ -62,5 +67,6 @@ public struct KafkaClientConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.metadataMaxAge = metadataMaxAge
         self.retry = retry
+        self.maxApiVersions = maxApiVersions
     }
 }

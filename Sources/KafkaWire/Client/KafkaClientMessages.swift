@@ -54,6 +54,18 @@ extension DescribeGroupsRequest: KafkaClientRequest {}
 extension ListGroupsRequest: KafkaClientRequest {}
 extension FindCoordinatorRequest: KafkaClientRequest {}
 extension InitProducerIdRequest: KafkaClientRequest {}
+extension JoinGroupRequest: KafkaClientRequest {}
+extension SyncGroupRequest: KafkaClientRequest {}
+extension HeartbeatRequest: KafkaClientRequest {}
+extension LeaveGroupRequest: KafkaClientRequest {}
+extension OffsetCommitRequest: KafkaClientRequest {}
+extension OffsetFetchRequest: KafkaClientRequest {}
+extension AddPartitionsToTxnRequest: KafkaClientRequest {}
+extension AddOffsetsToTxnRequest: KafkaClientRequest {}
+extension TxnOffsetCommitRequest: KafkaClientRequest {}
+extension EndTxnRequest: KafkaClientRequest {}
+extension DescribeTransactionsRequest: KafkaClientRequest {}
+extension ListTransactionsRequest: KafkaClientRequest {}
 
 extension MetadataResponse: KafkaClientResponse {}
 extension ProduceResponse: KafkaClientResponse {}
@@ -67,3 +79,15 @@ extension DescribeGroupsResponse: KafkaClientResponse {}
 extension ListGroupsResponse: KafkaClientResponse {}
 extension FindCoordinatorResponse: KafkaClientResponse {}
 extension InitProducerIdResponse: KafkaClientResponse {}
+extension JoinGroupResponse: KafkaClientResponse {}
+extension SyncGroupResponse: KafkaClientResponse {}
+extension HeartbeatResponse: KafkaClientResponse {}
+extension LeaveGroupResponse: KafkaClientResponse {}
+extension OffsetCommitResponse: KafkaClientResponse {}
+extension OffsetFetchResponse: KafkaClientResponse {}
+extension AddPartitionsToTxnResponse: KafkaClientResponse {}
+extension AddOffsetsToTxnResponse: KafkaClientResponse {}
+extension TxnOffsetCommitResponse: KafkaClientResponse {}
+extension EndTxnResponse: KafkaClientResponse {}
+extension DescribeTransactionsResponse: KafkaClientResponse {}
+extension ListTransactionsResponse: KafkaClientResponse {}

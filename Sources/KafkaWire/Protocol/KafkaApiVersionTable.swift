@@ -30,6 +30,17 @@ public struct KafkaApiVersionTable: Sendable, Equatable {
         self.init(versions: versions, incompatible: incompatible)
     }
 
+    /// The table with each API in `caps` held to at most that version (an API whose lowest
+    /// usable version is above its cap is dropped).
+    public func capped(_ caps: [ApiKey: Int16]) -> KafkaApiVersionTable {
+        var table = self
+        for (key, cap) in caps {
+            guard let version = table.versions[key], version > cap else { continue }
+            table.versions[key] = cap >= key.supportedVersions.lowerBound ? cap : nil
+        }
+        return table
+    }
+
     /// The version to send `key` at, or nil if the broker does not speak a version we do.
     public func version(for key: ApiKey) -> Int16? { versions[key] }
 

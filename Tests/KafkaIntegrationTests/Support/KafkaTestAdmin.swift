@@ -58,11 +58,16 @@ extension KafkaTestCluster {
     var isMock: Bool { name == "librdkafka-mock" }
     var isTansu: Bool { name == "tansu" }
 
+    /// librdkafka's mock advertises flexible versions of the group APIs that its handlers
+    /// cannot parse (it closes the connection); librdkafka itself never sends them.
+    static let mockVersionCaps: [ApiKey: Int16] = [.joinGroup: 5, .syncGroup: 3, .heartbeat: 3, .leaveGroup: 3]
+
     func makeClient() -> KafkaClient {
         KafkaClient(configuration: .init(
             bootstrapServers: bootstrap.map { KafkaBootstrapServer(host: $0.host, port: $0.port) },
             clientID: "lab-client-tests", requestTimeout: .seconds(10),
-            retry: .init(maxAttempts: 4, initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(500))))
+            retry: .init(maxAttempts: 4, initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(500)),
+            maxApiVersions: isMock ? Self.mockVersionCaps : [:]))
     }
 
     /// Creates a topic: through the control API on the mock (it has no CreateTopics), through

@@ -12,6 +12,10 @@ public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConver
         self.partition = partition
     }
 
+    public init(_ topic: String, _ partition: Int32) {
+        self.init(topic: topic, partition: partition)
+    }
+
     /// "topic-3", as the Java client prints it.
     public var description: String { "\(topic)-\(partition)" }
 

@@ -1,0 +1,156 @@
+import Foundation
+import KafkaWire
+import Synchronization
+import Testing
+
+/// Records each rebalance callback, to check revoke → commit ordering and ownership.
+final class RebalanceLog: ConsumerRebalanceListener {
+    private let events = Mutex<[String]>([])
+    let commitOnRevoke: Bool
+
+    init(commitOnRevoke: Bool = true) { self.commitOnRevoke = commitOnRevoke }
+
+    func partitionsRevoked(_ partitions: [TopicPartition], consumer: KafkaConsumer) async {
+        events.withLock { $0.append("revoked \(partitions.count)") }
+        if commitOnRevoke { try? await consumer.commit() }
+    }
+
+    func partitionsAssigned(_ partitions: [TopicPartition], consumer: KafkaConsumer) async {
+        events.withLock { $0.append("assigned \(partitions.count)") }
+    }
+
+    func partitionsLost(_ partitions: [TopicPartition], consumer: KafkaConsumer) async {
+        events.withLock { $0.append("lost \(partitions.count)") }
+    }
+
+    var all: [String] { events.withLock { $0 } }
+}
+
+/// A group member polling in the background, committing after each poll (at-least-once).
+final class GroupMemberLoop: Sendable {
+    let consumer: KafkaConsumer
+    let listener: RebalanceLog
+    private let records = Mutex<[ConsumerRecord]>([])
+    private let failures = Mutex<[String]>([])
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(consumer: KafkaConsumer, listener: RebalanceLog) {
+        self.consumer = consumer
+        self.listener = listener
+    }
+
+    func start(topic: String) async throws {
+        try await consumer.subscribe([topic], listener: listener)
+        let started = Task { [self] in
+            while !Task.isCancelled {
+                do {
+                    let batch = try await consumer.poll(timeout: .milliseconds(200))
+                    if !batch.isEmpty {
+                        self.records.withLock { $0 += batch }
+                        try await consumer.commit()
+                    }
+                } catch KafkaConsumerError.commitFailed {
+                    // The group moved on; the next poll rejoins and the records come again.
+                } catch {
+                    self.failures.withLock { $0.append("\(error)") }
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+        task.withLock { $0 = started }
+    }
+
+    func stop() async {
+        let running = task.withLock { $0 }
+        running?.cancel()
+        await running?.value
+        await consumer.close()
+    }
+
+    var consumed: [ConsumerRecord] { records.withLock { $0 } }
+    var errors: [String] { failures.withLock { $0 } }
+}
+
+extension KafkaClientIntegrationSuites {
+    @Suite("KafkaConsumer groups against real brokers", .enabled(if: !KafkaTestCluster.all.isEmpty, KafkaTestCluster.skipReason))
+    struct KafkaConsumerGroupTests {
+        static let cases: [(KafkaTestCluster, String)] = KafkaTestCluster.all.flatMap { cluster in
+            [(cluster, "range"), (cluster, "roundrobin"), (cluster, "cooperative-sticky")]
+        }
+
+        static func assignor(_ name: String) -> any PartitionAssignor {
+            switch name {
+            case "roundrobin": return RoundRobinAssignor()
+            case "cooperative-sticky": return CooperativeStickyAssignor()
+            default: return RangeAssignor()
+            }
+        }
+
+        /// Waits until the members' assignments are disjoint, cover every partition, and each
+        /// member holds some; returns them.
+        static func settle(_ members: [GroupMemberLoop], partitions: Int, timeout: Duration = .seconds(40)) async -> [[TopicPartition]] {
+            let deadline = ContinuousClock.now + timeout
+            var assignments: [[TopicPartition]] = []
+            while ContinuousClock.now < deadline {
+                assignments = []
+                for member in members { assignments.append(await member.consumer.assignment) }
+                let all = assignments.flatMap { $0 }
+                if all.count == partitions, Set(all).count == partitions, assignments.allSatisfy({ !$0.isEmpty }) { return assignments }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return assignments
+        }
+
+        @Test("three members share the partitions as they join and leave; every partition owned once; commits honoured", arguments: cases)
+        func threeMemberRebalance(cluster: KafkaTestCluster, assignorName: String) async throws {
+            let admin = cluster.makeClient()
+            defer { Task { await admin.close() } }
+            let topic = KafkaTestCluster.uniqueTopic("lab-group-\(assignorName)")
+            let group = KafkaTestCluster.uniqueTopic("lab-group-\(assignorName)")
+            let partitionCount = 6
+            try await cluster.createTopic(admin, topic, partitions: Int32(partitionCount))
+            try await cluster.produce((0..<600).map { ProducerRecord(topic: topic, partition: Int32($0 % partitionCount), key: nil, value: "v\($0)") })
+
+            func member() -> GroupMemberLoop {
+                GroupMemberLoop(consumer: cluster.makeConsumer(group: group, assignors: [Self.assignor(assignorName)]), listener: RebalanceLog())
+            }
+            let a = member(), b = member(), c = member()
+            try await a.start(topic: topic)
+            var settled = await Self.settle([a], partitions: partitionCount)
+            #expect(settled.map(\.count) == [6], "one member owns everything: \(settled)")
+
+            try await b.start(topic: topic)
+            settled = await Self.settle([a, b], partitions: partitionCount)
+            #expect(settled.map(\.count).sorted() == [3, 3], "two members split 3/3: \(settled)")
+
+            try await c.start(topic: topic)
+            settled = await Self.settle([a, b, c], partitions: partitionCount)
+            #expect(settled.map(\.count) == [2, 2, 2], "three members split 2/2/2: \(settled)")
+
+            await c.stop()
+            settled = await Self.settle([a, b], partitions: partitionCount)
+            #expect(settled.map(\.count).sorted() == [3, 3], "after one leaves, 3/3 again: \(settled)")
+
+            // Everything produced was consumed by someone (at least once).
+            let deadline = ContinuousClock.now + .seconds(20)
+            var values: Set<String> = []
+            while ContinuousClock.now < deadline {
+                values = Set((a.consumed + b.consumed + c.consumed).compactMap(\.valueString))
+                if values.count == 600 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(values.count == 600)
+            #expect(a.errors.isEmpty && b.errors.isEmpty && c.errors.isEmpty, "\(a.errors.prefix(2)) \(b.errors.prefix(2)) \(c.errors.prefix(2))")
+            await a.stop()
+            await b.stop()
+            #expect(a.listener.all.contains { $0.hasPrefix("revoked") } || b.listener.all.contains { $0.hasPrefix("revoked") })
+
+            // The group committed every partition's end: a newcomer finds nothing left.
+            let checker = cluster.makeConsumer(group: group)
+            let committed = try await checker.committed((0..<Int32(partitionCount)).map { TopicPartition(topic, $0) })
+            #expect(committed.count == partitionCount)
+            #expect(committed.values.allSatisfy { $0 == 100 }, "\(committed)")
+            await checker.close()
+        }
+    }
+}
