@@ -223,7 +223,9 @@ struct ProducerAccumulator {
                 fail(head, .deliveryTimedOut(topicPartition, after: configuration.deliveryTimeout, last: head.lastError))
             }
             if let head = queue.queued.first { wake(at: head.createdAt + configuration.deliveryTimeout) }
-            guard !epochBumpNeeded, let head = queue.queued.first else { continue }
+            // Without a producer id (InitProducerId failed or pending) a batch would go out
+            // with producer id -1, unprotected, yet consume sequence numbers.
+            guard !epochBumpNeeded, !needsProducerId, let head = queue.queued.first else { continue }
             if queue.resending {
                 guard queue.inFlight.isEmpty else { continue }
             }
