@@ -65,6 +65,10 @@ public final class KafkaBrokerConnection: ChannelHandler, @unchecked Sendable {
         var nextCorrelationID: Int32 = 1
         var failure: KafkaConnectionError?
         var timerArmed = false
+        /// Correlation ids of the latest requests sent expecting no response (Produce with
+        /// acks=0). Kafka never answers them, but Tansu does: such an answer is dropped
+        /// instead of failing the connection as out of order.
+        var unanswered = Deque<Int32>()
     }
 
     public let configuration: Configuration
@@ -190,6 +194,10 @@ public final class KafkaBrokerConnection: ChannelHandler, @unchecked Sendable {
             frame.withUnsafeMutableBytes { raw in
                 raw.storeBytes(of: correlationID.bigEndian, toByteOffset: Self.correlationOffset, as: Int32.self)
             }
+            if !expectsResponse {
+                state.unanswered.append(correlationID)
+                if state.unanswered.count > 64 { state.unanswered.removeFirst() }
+            }
             if expectsResponse {
                 state.inFlight.append(InFlight(
                     correlationID: correlationID, apiName: apiName, flexibleResponseHeader: flexibleResponseHeader,
@@ -271,10 +279,15 @@ public final class KafkaBrokerConnection: ChannelHandler, @unchecked Sendable {
             let correlationID = Int32(bigEndian: storage.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start + 4, as: Int32.self) })
             var reader = ByteReader(storage, from: start + 8, to: start + 4 + size)
             buffer.readerIndex = start + 4 + size
-            let head = state.withLock { state -> InFlight? in
-                guard let first = state.inFlight.first, first.correlationID == correlationID else { return nil }
-                return state.inFlight.removeFirst()
+            let (head, unanswered) = state.withLock { state -> (InFlight?, Bool) in
+                guard let first = state.inFlight.first, first.correlationID == correlationID else {
+                    guard let index = state.unanswered.firstIndex(of: correlationID) else { return (nil, false) }
+                    state.unanswered.remove(at: index)
+                    return (nil, true)
+                }
+                return (state.inFlight.removeFirst(), false)
             }
+            if unanswered { continue }
             guard let head else {
                 violation = "response with correlation id \(correlationID) does not match the oldest request in flight"
                 break

@@ -193,6 +193,12 @@ struct ProducerAccumulator {
         func wake(at instant: NanoTime) {
             if result.nextWakeup.map({ instant < $0 }) ?? true { result.nextWakeup = instant }
         }
+        // A batch failed here is finished: its bytes go back to buffer.memory.
+        func fail(_ batch: ProducerBatch, _ error: KafkaProducerError) {
+            bufferedBytes -= batch.bufferedBytes
+            recordsFailed += batch.recordCount
+            result.failed.append((batch, error))
+        }
         for topicPartition in Array(partitions.keys) {
             guard var queue = partitions.removeValue(forKey: topicPartition) else { continue }
             // Kept when empty: the entry holds the partition's next sequence number.
@@ -207,17 +213,19 @@ struct ProducerAccumulator {
                 }
             }
             if let fatalError {
-                while let batch = queue.queued.popFirst() { result.failed.append((batch, fatalError)) }
+                while let batch = queue.queued.popFirst() { fail(batch, fatalError) }
                 continue
             }
             // Expiry of batches not in flight.
             while let head = queue.queued.first, now - head.createdAt >= configuration.deliveryTimeout {
                 queue.queued.removeFirst()
                 if head.baseSequence >= 0 { epochBumpNeeded = true }
-                result.failed.append((head, .deliveryTimedOut(topicPartition, after: configuration.deliveryTimeout, last: head.lastError)))
+                fail(head, .deliveryTimedOut(topicPartition, after: configuration.deliveryTimeout, last: head.lastError))
             }
             if let head = queue.queued.first { wake(at: head.createdAt + configuration.deliveryTimeout) }
-            guard !epochBumpNeeded, let head = queue.queued.first else { continue }
+            // Without a producer id (InitProducerId failed or pending) a batch would go out
+            // with producer id -1, unprotected, yet consume sequence numbers.
+            guard !epochBumpNeeded, !needsProducerId, let head = queue.queued.first else { continue }
             if queue.resending {
                 guard queue.inFlight.isEmpty else { continue }
             }

@@ -44,6 +44,29 @@ struct KafkaBrokerConnectionTests {
         #expect(Set(results).count == 1 && results[0] > 10)
     }
 
+    /// Kafka never answers a Produce with acks=0; Tansu and librdkafka's mock do. Such an
+    /// answer used to be taken for an out-of-order response and closed the connection, failing
+    /// the requests around it (records of an acks=0 producer were lost at random).
+    @Test("an answer to a Produce with acks=0 is dropped; the connection keeps working", arguments: KafkaTestCluster.all)
+    func answeredAcksZeroProduce(cluster: KafkaTestCluster) async throws {
+        let server = cluster.bootstrap[0]
+        let connection = try await KafkaBrokerConnection.connect(.init(host: server.host, port: server.port))
+        defer { connection.close() }
+        for _ in 0..<3 {
+            // Produce v3: transactional id null, acks 0, timeout, no topics.
+            let written = try await connection.send(apiKey: 0, apiVersion: 3, apiName: "Produce", flexible: false, expectsResponse: false) { writer in
+                writer.writeBigEndian(Int16(-1))
+                writer.writeBigEndian(Int16(0))
+                writer.writeBigEndian(Int32(1000))
+                writer.writeBigEndian(Int32(0))
+            }
+            #expect(written.isEmpty)
+            let ranges = try await Self.apiVersions(connection)
+            #expect(ranges[0] != nil)
+        }
+        #expect(connection.isOpen)
+    }
+
     @Test("a request to a closed port fails with a connection error, not a hang")
     func refused() async {
         await #expect {
