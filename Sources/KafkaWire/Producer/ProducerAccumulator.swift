@@ -114,6 +114,12 @@ struct ProducerAccumulator {
         let sticky: Bool
     }
     private var hot: HotBatch?
+    /// Storage of finished batches for new ones: a batch grows to `batch.size` by doubling,
+    /// and every step in fresh memory costs page faults and copies. At most `maxSpareBuffers`,
+    /// together at most half of `buffer.memory`.
+    private var spareBuffers: [[UInt8]] = []
+    private var spareBytes = 0
+    private static let maxSpareBuffers = 8
 
     /// `now` is read only when a batch is opened.
     mutating func append(
@@ -159,9 +165,14 @@ struct ProducerAccumulator {
         }
         if bufferedBytes > 0, bufferedBytes + size.total > configuration.bufferMemory { return .bufferFull }
         if queue.open == nil {
+            let capacity = min(configuration.batchSize, max(RecordBatchHeader.size + size.total, 1024))
+            var buffer: [UInt8]?
+            if let spare = spareBuffers.last, spare.capacity >= capacity {
+                buffer = spareBuffers.removeLast()
+                spareBytes -= spare.capacity
+            }
             let batch = ProducerBatch(
-                id: nextBatchID, topicPartition: topicPartition, createdAt: now(),
-                capacity: min(configuration.batchSize, max(RecordBatchHeader.size + size.total, 1024)))
+                id: nextBatchID, topicPartition: topicPartition, createdAt: now(), capacity: capacity, buffer: buffer)
             batch.isTransactional = configuration.transactionalID != nil
             nextBatchID += 1
             queue.open = batch
@@ -344,6 +355,11 @@ struct ProducerAccumulator {
 
         func finish(_ result: Result<(offset: Int64, logAppendTime: Int64), KafkaProducerError>) {
             bufferedBytes -= batch.bufferedBytes
+            if let buffer = batch.takeBuffer(), spareBuffers.count < Self.maxSpareBuffers,
+               spareBytes + buffer.capacity <= configuration.bufferMemory / 2 {
+                spareBuffers.append(buffer)
+                spareBytes += buffer.capacity
+            }
             if case .success = result { recordsDelivered += batch.recordCount } else { recordsFailed += batch.recordCount }
             completion.delivered.append((batch, result))
         }

@@ -37,11 +37,18 @@ final class ProducerBatch: @unchecked Sendable {
     var baseSequence: Int32 = -1
     var isTransactional = false
 
-    init(id: UInt64, topicPartition: TopicPartition, createdAt: NanoTime, capacity: Int) {
+    /// `buffer`: storage of a finished batch to write into (see `takeBuffer`).
+    init(id: UInt64, topicPartition: TopicPartition, createdAt: NanoTime, capacity: Int, buffer: [UInt8]? = nil) {
         self.id = id
         self.topicPartition = topicPartition
         self.createdAt = createdAt
-        builder = RecordBatchBuilder(capacity: capacity)
+        builder = buffer.map { RecordBatchBuilder(reusing: $0, capacity: capacity) } ?? RecordBatchBuilder(capacity: capacity)
+    }
+
+    /// The built bytes' storage, for a new batch to reuse once this one is finished for good.
+    func takeBuffer() -> [UInt8]? {
+        defer { bytes = nil }
+        return bytes
     }
 
     var uncompressedSize: Int { builder.uncompressedSize }

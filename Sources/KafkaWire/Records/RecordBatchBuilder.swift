@@ -17,6 +17,17 @@ public struct RecordBatchBuilder: Sendable {
         writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
     }
 
+    /// A builder writing into `buffer`'s storage (its contents are dropped), so that a
+    /// producer reuses the memory of batches it has finished with.
+    init(reusing buffer: [UInt8], capacity: Int) {
+        initialCapacity = max(capacity, RecordBatchHeader.size)
+        writer = ByteWriter(capacity: 0)
+        writer.bytes = buffer
+        writer.bytes.removeAll(keepingCapacity: true)
+        writer.reserveCapacity(initialCapacity)
+        writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
+    }
+
     public var isEmpty: Bool { count == 0 }
 
     /// The batch's size so far before compression, header included (what `batch.size`
