@@ -348,6 +348,7 @@ public final class KafkaProducer: Sendable {
         var sent: [ProducerBatch] = []
         var unsendable: [ProducerBatch] = []
         var unsendableOutcomes: [ProducerAccumulator.Outcome] = []
+        var recordBytes = 0
         for batch in batches {
             let bytes: [UInt8]
             do {
@@ -360,6 +361,7 @@ public final class KafkaProducer: Sendable {
             let topic = batch.topicPartition.topic
             if topics[topic] == nil { order.append(topic) }
             topics[topic, default: []].append(ProduceRequest.PartitionProduceData(index: batch.topicPartition.partition, records: bytes))
+            recordBytes += bytes.count
             sent.append(batch)
         }
         if !unsendable.isEmpty {
@@ -380,7 +382,13 @@ public final class KafkaProducer: Sendable {
                 apiKey: ApiKey.produce.rawValue, apiVersion: version, apiName: "Produce",
                 flexible: ApiKey.produce.isFlexible(version), expectsResponse: expectsResponse,
                 timeout: configuration.requestTimeout,
-                body: { writer in try request.encode(into: &writer, version: version) },
+                body: { writer in
+                    // One allocation of about the frame's size instead of doubling up to it
+                    // (each step copying the batches written so far into fresh pages).
+                    writer.reserveCapacity(writer.count + recordBytes + 64 + order.reduce(0) { $0 + $1.utf8.count + 16 }
+                        + sent.count * 16 + (configuration.transactionalID?.utf8.count ?? 0))
+                    try request.encode(into: &writer, version: version)
+                },
                 onResponse: { [self] result in
                     complete(inRequest, Self.outcomes(of: inRequest, result, version: version, expectsResponse: expectsResponse, broker: address), node: node)
                 })

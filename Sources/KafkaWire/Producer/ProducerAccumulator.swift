@@ -97,11 +97,38 @@ struct ProducerAccumulator {
     }
 
     mutating func setPartitionCount(_ count: Int, for topic: String) {
+        hot = nil
         partitionCounts[topic] = count
     }
 
-    mutating func append(_ record: ProducerRecord, timestamp: Int64, handler: KafkaDeliveryHandler?, now: NanoTime) -> AppendResult {
+    /// The open batch the last record went into, so that the next record for the same topic
+    /// and partition goes straight into it: no partition-count or sticky-partition lookup, no
+    /// TopicPartition hashing (the common case of a producer sending to one topic). Cleared
+    /// whenever an open batch is closed or a partition count changes.
+    private struct HotBatch {
+        let topic: String
+        let partition: Int32
+        let partitionCount: Int
+        let batch: ProducerBatch
+        /// `partition` is the topic's sticky partition for keyless records.
+        let sticky: Bool
+    }
+    private var hot: HotBatch?
+    /// Storage of finished batches for new ones: a batch grows to `batch.size` by doubling,
+    /// and every step in fresh memory costs page faults and copies. At most `maxSpareBuffers`,
+    /// together at most half of `buffer.memory`.
+    private var spareBuffers: [[UInt8]] = []
+    private var spareBytes = 0
+    private static let maxSpareBuffers = 8
+
+    /// `now` is read only when a batch is opened.
+    mutating func append(
+        _ record: ProducerRecord, timestamp: Int64, handler: KafkaDeliveryHandler?, now: @autoclosure () -> NanoTime
+    ) -> AppendResult {
         if let fatalError { return .rejected(fatalError) }
+        if let hot, record.topic == hot.topic, let result = appendToHot(hot, record, timestamp: timestamp, handler: handler) {
+            return result
+        }
         guard let count = partitionCounts[record.topic] else { return .needsPartitionCount }
         let partition: Int32
         var keyless = false
@@ -121,10 +148,10 @@ struct ProducerAccumulator {
         defer { partitions[topicPartition] = queue }
 
         var wake = false
-        var size: Int
+        var size: ProducerBatch.RecordSize
         if let open = queue.open {
             size = open.sizeOfRecord(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
-            if open.uncompressedSize + size > configuration.batchSize {
+            if open.uncompressedSize + size.total > configuration.batchSize {
                 close(&queue, keyless: keyless, count: count)
                 wake = true
                 size = Self.recordSizeInEmptyBatch(record)
@@ -133,12 +160,19 @@ struct ProducerAccumulator {
             size = Self.recordSizeInEmptyBatch(record)
         }
         let limit = min(configuration.maxRequestSize, configuration.bufferMemory)
-        guard RecordBatchHeader.size + size <= limit else { return .rejected(.recordTooLarge(size: RecordBatchHeader.size + size, limit: limit)) }
-        if bufferedBytes > 0, bufferedBytes + size > configuration.bufferMemory { return .bufferFull }
+        guard RecordBatchHeader.size + size.total <= limit else {
+            return .rejected(.recordTooLarge(size: RecordBatchHeader.size + size.total, limit: limit))
+        }
+        if bufferedBytes > 0, bufferedBytes + size.total > configuration.bufferMemory { return .bufferFull }
         if queue.open == nil {
+            let capacity = min(configuration.batchSize, max(RecordBatchHeader.size + size.total, 1024))
+            var buffer: [UInt8]?
+            if let spare = spareBuffers.last, spare.capacity >= capacity {
+                buffer = spareBuffers.removeLast()
+                spareBytes -= spare.capacity
+            }
             let batch = ProducerBatch(
-                id: nextBatchID, topicPartition: topicPartition, createdAt: now,
-                capacity: min(configuration.batchSize, max(RecordBatchHeader.size + size, 1024)))
+                id: nextBatchID, topicPartition: topicPartition, createdAt: now(), capacity: capacity, buffer: buffer)
             batch.isTransactional = configuration.transactionalID != nil
             nextBatchID += 1
             queue.open = batch
@@ -146,22 +180,60 @@ struct ProducerAccumulator {
         }
         let batch = queue.open!
         batch.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp, size: size, handler: handler)
-        bufferedBytes += size
+        bufferedBytes += size.total
         if batch.uncompressedSize >= configuration.batchSize {
             close(&queue, keyless: keyless, count: count)
             wake = true
+        } else {
+            hot = HotBatch(topic: record.topic, partition: partition, partitionCount: count, batch: batch, sticky: keyless)
         }
         return .appended(wakeSender: wake)
     }
 
-    private static func recordSizeInEmptyBatch(_ record: ProducerRecord) -> Int {
+    /// `append` for a record of the hot batch's topic: nil when the record belongs elsewhere
+    /// or does not fit (the general path decides then), else what `append` returns, with the
+    /// same checks in the same order.
+    private mutating func appendToHot(
+        _ hot: HotBatch, _ record: ProducerRecord, timestamp: Int64, handler: KafkaDeliveryHandler?
+    ) -> AppendResult? {
+        let keyless: Bool
+        if let chosen = record.partition {
+            guard chosen == hot.partition else { return nil }
+            keyless = false
+        } else if let key = record.key {
+            guard DefaultPartitioner.partition(forKey: key, partitionCount: hot.partitionCount) == hot.partition else { return nil }
+            keyless = false
+        } else {
+            guard hot.sticky else { return nil }
+            keyless = true
+        }
+        let batch = hot.batch
+        let size = batch.sizeOfRecord(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
+        guard batch.uncompressedSize + size.total <= configuration.batchSize else { return nil }
+        let limit = min(configuration.maxRequestSize, configuration.bufferMemory)
+        guard RecordBatchHeader.size + size.total <= limit else {
+            return .rejected(.recordTooLarge(size: RecordBatchHeader.size + size.total, limit: limit))
+        }
+        if bufferedBytes > 0, bufferedBytes + size.total > configuration.bufferMemory { return .bufferFull }
+        batch.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp, size: size, handler: handler)
+        bufferedBytes += size.total
+        guard batch.uncompressedSize >= configuration.batchSize else { return .appended(wakeSender: false) }
+        let topicPartition = batch.topicPartition
+        var queue = partitions.removeValue(forKey: topicPartition) ?? PartitionQueue()
+        close(&queue, keyless: keyless, count: hot.partitionCount)
+        partitions[topicPartition] = queue
+        return .appended(wakeSender: true)
+    }
+
+    private static func recordSizeInEmptyBatch(_ record: ProducerRecord) -> ProducerBatch.RecordSize {
         let body = RecordWire.bodySize(
             timestampDelta: 0, offsetDelta: 0, keyCount: record.key?.count, valueCount: record.value?.count, headers: record.headers)
-        return RecordWire.varintSize(Int64(body)) + body
+        return ProducerBatch.RecordSize(total: RecordWire.varintSize(Int64(body)) + body, body: body)
     }
 
     private mutating func close(_ queue: inout PartitionQueue, keyless: Bool, count: Int) {
         guard let open = queue.open else { return }
+        hot = nil
         queue.open = nil
         queue.queued.append(open)
         if keyless {
@@ -206,6 +278,7 @@ struct ProducerAccumulator {
             if let open = queue.open {
                 let lingerEnd = open.createdAt + configuration.linger
                 if open.id <= flushThrough || lingerEnd <= now || fatalError != nil {
+                    if hot?.batch === open { hot = nil }
                     queue.open = nil
                     queue.queued.append(open)
                 } else {
@@ -290,6 +363,11 @@ struct ProducerAccumulator {
 
         func finish(_ result: Result<(offset: Int64, logAppendTime: Int64), KafkaProducerError>) {
             bufferedBytes -= batch.bufferedBytes
+            if let buffer = batch.takeBuffer(), spareBuffers.count < Self.maxSpareBuffers,
+               spareBytes + buffer.capacity <= configuration.bufferMemory / 2 {
+                spareBuffers.append(buffer)
+                spareBytes += buffer.capacity
+            }
             if case .success = result { recordsDelivered += batch.recordCount } else { recordsFailed += batch.recordCount }
             completion.delivered.append((batch, result))
         }

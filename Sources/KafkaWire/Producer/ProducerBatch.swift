@@ -37,26 +37,44 @@ final class ProducerBatch: @unchecked Sendable {
     var baseSequence: Int32 = -1
     var isTransactional = false
 
-    init(id: UInt64, topicPartition: TopicPartition, createdAt: NanoTime, capacity: Int) {
+    /// `buffer`: storage of a finished batch to write into (see `takeBuffer`).
+    init(id: UInt64, topicPartition: TopicPartition, createdAt: NanoTime, capacity: Int, buffer: [UInt8]? = nil) {
         self.id = id
         self.topicPartition = topicPartition
         self.createdAt = createdAt
-        builder = RecordBatchBuilder(capacity: capacity)
+        builder = buffer.map { RecordBatchBuilder(reusing: $0, capacity: capacity) } ?? RecordBatchBuilder(capacity: capacity)
+    }
+
+    /// The built bytes' storage, for a new batch to reuse once this one is finished for good.
+    func takeBuffer() -> [UInt8]? {
+        defer { bytes = nil }
+        return bytes
     }
 
     var uncompressedSize: Int { builder.uncompressedSize }
 
-    func sizeOfRecord(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64) -> Int {
-        builder.sizeOfRecord(key: key, value: value, headers: headers, timestamp: timestamp)
+    /// A record's encoded size in this batch: `body` after its length prefix, `total` with it.
+    struct RecordSize {
+        var total: Int
+        var body: Int
     }
 
-    func append(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64, size: Int, handler: KafkaDeliveryHandler?) {
+    func sizeOfRecord(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64) -> RecordSize {
+        let body = builder.bodySizeOfRecord(key: key, value: value, headers: headers, timestamp: timestamp)
+        return RecordSize(total: RecordWire.varintSize(Int64(body)) + body, body: body)
+    }
+
+    /// Appends a record whose size `sizeOfRecord` gave (or, as the first record, the size in
+    /// an empty batch).
+    func append(
+        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64, size: RecordSize, handler: KafkaDeliveryHandler?
+    ) {
         if let handler {
             deliveries.append(PendingDelivery(index: Int32(builder.count), timestamp: timestamp, handler: handler))
         }
-        builder.append(key: key, value: value, headers: headers, timestamp: timestamp)
+        builder.append(key: key, value: value, headers: headers, timestamp: timestamp, bodySize: size.body)
         recordCount += 1
-        bufferedBytes += size
+        bufferedBytes += size.total
     }
 
     /// The wire bytes with the current producer fields: built on first use, re-stamped (CRC

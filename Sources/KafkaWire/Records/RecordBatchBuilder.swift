@@ -17,6 +17,17 @@ public struct RecordBatchBuilder: Sendable {
         writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
     }
 
+    /// A builder writing into `buffer`'s storage (its contents are dropped), so that a
+    /// producer reuses the memory of batches it has finished with.
+    init(reusing buffer: [UInt8], capacity: Int) {
+        initialCapacity = max(capacity, RecordBatchHeader.size)
+        writer = ByteWriter(capacity: 0)
+        writer.bytes = buffer
+        writer.bytes.removeAll(keepingCapacity: true)
+        writer.reserveCapacity(initialCapacity)
+        writer.writeBytes(repeatElement(0 as UInt8, count: RecordBatchHeader.size))
+    }
+
     public var isEmpty: Bool { count == 0 }
 
     /// The batch's size so far before compression, header included (what `batch.size`
@@ -25,13 +36,26 @@ public struct RecordBatchBuilder: Sendable {
 
     /// The bytes `append` would add for this record (for "does it still fit" decisions).
     public func sizeOfRecord(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64) -> Int {
-        let body = RecordWire.bodySize(
-            timestampDelta: count == 0 ? 0 : timestamp &- baseTimestamp, offsetDelta: Int32(truncatingIfNeeded: count),
-            keyCount: key?.count, valueCount: value?.count, headers: headers)
+        let body = bodySizeOfRecord(key: key, value: value, headers: headers, timestamp: timestamp)
         return RecordWire.varintSize(Int64(body)) + body
     }
 
+    /// The record's size after its length prefix, as `append` would write it.
+    @inline(__always)
+    func bodySizeOfRecord(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64) -> Int {
+        RecordWire.bodySize(
+            timestampDelta: count == 0 ? 0 : timestamp &- baseTimestamp, offsetDelta: Int32(truncatingIfNeeded: count),
+            keyCount: key?.count, valueCount: value?.count, headers: headers)
+    }
+
     public mutating func append(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64) {
+        append(key: key, value: value, headers: headers, timestamp: timestamp,
+               bodySize: bodySizeOfRecord(key: key, value: value, headers: headers, timestamp: timestamp))
+    }
+
+    /// `append` with the body size already known (from `bodySizeOfRecord` for this record,
+    /// with nothing appended in between).
+    mutating func append(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64, bodySize body: Int) {
         if count == 0 {
             baseTimestamp = timestamp
             maxTimestamp = timestamp
@@ -40,8 +64,6 @@ public struct RecordBatchBuilder: Sendable {
         }
         let timestampDelta = timestamp &- baseTimestamp
         let offsetDelta = Int32(truncatingIfNeeded: count)
-        let body = RecordWire.bodySize(
-            timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyCount: key?.count, valueCount: value?.count, headers: headers)
         RecordWire.writeRecord(
             into: &writer, bodySize: body, attributes: 0, timestampDelta: timestampDelta, offsetDelta: offsetDelta,
             key: key, value: value, headers: headers)

@@ -58,8 +58,19 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: string.utf8)
     }
 
-    @inlinable
+    /// One byte below 128 (lengths, counts and deltas usually are) inline at the call site;
+    /// longer values in a loop out of line.
+    @inlinable @inline(__always)
     public mutating func writeUnsignedVarint(_ value: UInt64) {
+        if value < 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value))
+        } else {
+            writeLongUnsignedVarint(value)
+        }
+    }
+
+    @inlinable
+    mutating func writeLongUnsignedVarint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -68,7 +79,7 @@ public struct ByteWriter: Sendable {
         bytes.append(UInt8(v))
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeVarint(_ value: Int64) {
         writeUnsignedVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }

@@ -1,0 +1,106 @@
+// The librdkafka peer of `lab bench kafka` (see KafkaBench.swift): a Python script over
+// confluent-kafka (librdkafka underneath), kept as a Swift string so the benchmark finds it
+// from any working directory. `lab bench kafka` writes it to a temporary file and runs it
+// with the .venv python (scripts/setup installs confluent-kafka there).
+let kafkaPeerSource = ##"""
+"""The librdkafka peer of `lab bench kafka`: produces MESSAGES keyless records of SIZE bytes
+to TOPIC (created, with its leaders elected, by the benchmark) and counts the ones whose
+delivery report carries no error.
+
+  kafka_peer.py BOOTSTRAP TOPIC MESSAGES SIZE ACKS IDEMPOTENT LINGER_MS BATCH_SIZE
+                BATCH_NUM_MESSAGES MAX_IN_FLIGHT BUFFER_KBYTES MAX_REQUEST_BYTES
+
+Prints one line:
+  PEER delivered=<n> failed=<n> seconds=<s> cpu_seconds=<s> maxrss_kb=<peak> baseline_kb=<rss before the producer> \
+       ru_maxrss_kb=<getrusage's> [error=<first error>]
+Peak memory is VmHWM from /proc/self/status: ru_maxrss would do on its own, but Linux
+carries the spawning process's peak over fork+exec, so it reports the benchmark's size.
+The timed part runs from the first produce() until flush() returns, after a metadata
+round trip that opens the connection and learns the topic (the Swift side does the same).
+"""
+import resource
+import sys
+import time
+
+from confluent_kafka import Producer
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def status_kb(field):
+    """VmRSS / VmHWM of this process in KiB (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main():
+    (bootstrap, topic, messages, size, acks, idempotent, linger_ms, batch_size, batch_num,
+     max_in_flight, buffer_kbytes, max_request) = sys.argv[1:13]
+    messages = int(messages)
+    baseline_kb = status_kb("VmRSS")
+    producer = Producer({
+        "bootstrap.servers": bootstrap,
+        "client.id": "lab-bench-peer",
+        "acks": acks,
+        "enable.idempotence": idempotent == "1",
+        "linger.ms": int(linger_ms),
+        "batch.size": int(batch_size),
+        "batch.num.messages": int(batch_num),
+        "max.in.flight.requests.per.connection": int(max_in_flight),
+        "queue.buffering.max.kbytes": int(buffer_kbytes),
+        "queue.buffering.max.messages": 2147483647,
+        "message.max.bytes": int(max_request),
+        "compression.type": "none",
+    })
+    producer.list_topics(topic, timeout=30)
+
+    value = b"x" * int(size)
+    counts = [0, 0]  # delivered, failed
+    first_error = []
+
+    def on_delivery(err, msg):
+        if err is None:
+            counts[0] += 1
+        else:
+            counts[1] += 1
+            if not first_error:
+                first_error.append(str(err))
+
+    produce = producer.produce
+    poll = producer.poll
+    cpu_start = cpu_seconds()
+    start = time.perf_counter()
+    for _ in range(messages):
+        while True:
+            try:
+                produce(topic, value, on_delivery=on_delivery)
+                break
+            except BufferError:
+                # Local queue full (queue.buffering.max.*): serve delivery reports, retry.
+                poll(0.1)
+        poll(0)
+    remaining = producer.flush(300)
+    elapsed = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu_start
+    if remaining and not first_error:
+        first_error.append(f"{remaining} records still queued after flush")
+    line = (f"PEER delivered={counts[0]} failed={counts[1]} seconds={elapsed:.6f} cpu_seconds={cpu:.6f} "
+            f"maxrss_kb={status_kb('VmHWM')} baseline_kb={baseline_kb} "
+            f"ru_maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+    if first_error:
+        line += " error=" + first_error[0].replace(" ", "_")
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
+"""##
