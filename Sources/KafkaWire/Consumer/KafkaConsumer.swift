@@ -96,6 +96,15 @@ public actor KafkaConsumer {
     /// The member id and generation in the group ("" and -1 outside one).
     public var groupMember: (memberID: String, generation: Int32) { (membership.memberID, membership.generation) }
 
+    /// What a transactional producer needs to commit this consumer's offsets in its
+    /// transaction (`KafkaProducer.sendOffsetsToTransaction`): the group, and the generation
+    /// and member id, so that a member the group has moved on from cannot commit.
+    public var groupMetadata: ConsumerGroupMetadata {
+        ConsumerGroupMetadata(
+            groupID: configuration.groupID ?? "", generationID: membership.generation, memberID: membership.memberID,
+            groupInstanceID: configuration.groupInstanceID)
+    }
+
     /// The next offset `poll` hands out for the partition (nil until known).
     public func position(_ topicPartition: TopicPartition) -> Int64? { partitions[topicPartition]?.position }
 
@@ -228,8 +237,10 @@ public actor KafkaConsumer {
         records.reserveCapacity(count)
         for _ in 0..<count {
             let record = buffered.removeFirst()
-            // A record of a partition sought elsewhere or revoked since it was fetched is stale.
-            guard let state = partitions[record.topicPartition], state.position == record.offset else { continue }
+            // Records of a partition revoked since they were fetched are stale (seek and pause
+            // drop the partition's buffered records). Offsets may jump past transaction markers
+            // and aborted batches, so a record counts when it is at or after the position.
+            guard let state = partitions[record.topicPartition], let position = state.position, record.offset >= position else { continue }
             partitions[record.topicPartition]!.position = record.offset + 1
             records.append(record)
         }

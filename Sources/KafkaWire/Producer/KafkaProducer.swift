@@ -15,11 +15,11 @@ public final class KafkaProducer: Sendable {
     public let configuration: KafkaProducerConfiguration
     public let client: KafkaClient
     private let ownsClient: Bool
-    private let state: Mutex<State>
-    private let wakeup = AsyncWakeup()
+    let state: Mutex<State>
+    let wakeup = AsyncWakeup()
     private let sender = Mutex<Task<Void, Never>?>(nil)
 
-    private struct State: ~Copyable {
+    struct State: ~Copyable {
         var accumulator: ProducerAccumulator
         var closing = false
         var stopped = false
@@ -30,6 +30,11 @@ public final class KafkaProducer: Sendable {
         /// Tasks between taking finished batches out of the accumulator and running their
         /// handlers: a flush is not done while any is.
         var handlersRunning = 0
+        var transaction = ProducerTransactionState()
+        /// The transaction coordinator's node (transactional producers).
+        var transactionCoordinator: Int32?
+        /// AddOffsetsToTxn succeeded in the open transaction (it must be ended even if no record was written).
+        var offsetsAddedInTransaction = false
     }
 
     /// Counters since the producer was created.
@@ -89,6 +94,13 @@ public final class KafkaProducer: Sendable {
         while true {
             let result = state.withLock { state -> ProducerAccumulator.AppendResult in
                 if state.closing { return .rejected(.closed) }
+                if configuration.transactionalID != nil {
+                    do throws(KafkaProducerError) {
+                        try state.transaction.requireOpen("produce")
+                    } catch {
+                        return .rejected(error)
+                    }
+                }
                 return state.accumulator.append(record, timestamp: timestamp, handler: onDelivery, now: NanoTime.now())
             }
             switch result {
@@ -181,7 +193,7 @@ public final class KafkaProducer: Sendable {
 
     // MARK: Sender
 
-    private func startSenderIfNeeded() {
+    func startSenderIfNeeded() {
         sender.withLock { task in
             guard task == nil else { return }
             task = Task { [weak self] in await self?.runSender() }
@@ -195,7 +207,9 @@ public final class KafkaProducer: Sendable {
                  state.accumulator.epochBumpNeeded && state.accumulator.totalInFlightRequests == 0)
             }
             if stopped || Task.isCancelled { return }
-            if needsId || bump { await initProducerId(bumping: bump) }
+            // A transactional producer gets its id from initTransactions, and a new epoch only
+            // when a transaction is aborted.
+            if configuration.transactionalID == nil, needsId || bump { await initProducerId(bumping: bump) }
 
             let metadata = await client.metadata
             let now = NanoTime.now()
@@ -213,6 +227,9 @@ public final class KafkaProducer: Sendable {
             }
             if !plan.partitionsWithoutLeader.isEmpty {
                 refreshMetadata(topics: Array(Set(plan.partitionsWithoutLeader.map(\.topic))))
+            }
+            if !plan.partitionsToAddToTransaction.isEmpty {
+                await addPartitionsToTransaction(plan.partitionsToAddToTransaction)
             }
             // In drain order, each on the wire before the next: a partition's batches must
             // reach the broker in sequence order.
@@ -282,6 +299,11 @@ public final class KafkaProducer: Sendable {
                 delivered += completion.delivered
             }
             if !delivered.isEmpty { state.handlersRunning += 1 }
+            if configuration.transactionalID != nil {
+                for case let (_, .failure(error)) in delivered {
+                    if case .fatal = error { state.transaction.fail("\(error)", fatal: true) } else { state.transaction.fail("\(error)", fatal: false) }
+                }
+            }
         }
         if refresh {
             refreshMetadata(topics: Array(Set(batches.map(\.topicPartition.topic))))
@@ -308,7 +330,7 @@ public final class KafkaProducer: Sendable {
 
     /// Runs the handlers of finished batches (the caller counted itself in `handlersRunning`
     /// when `results` is not empty), then wakes waiters whose records are all done.
-    private func deliver(_ results: [(ProducerBatch, Result<(offset: Int64, logAppendTime: Int64), KafkaProducerError>)]) {
+    func deliver(_ results: [(ProducerBatch, Result<(offset: Int64, logAppendTime: Int64), KafkaProducerError>)]) {
         guard !results.isEmpty else { return }
         for (batch, result) in results {
             for delivery in batch.deliveries {
@@ -339,7 +361,10 @@ public final class KafkaProducer: Sendable {
             return complete(batches, batches.map { _ in .transportFailure("\(error)") }, node: node)
         }
         // v13 names topics by id only; v3…12 carry names, which is all this producer needs.
-        guard let version = KafkaVersionChoice.version(for: .produce, in: session.versions, within: 3...12) else {
+        // Transactional producers stay below v12, whose transactions (KIP-890 part 2) add
+        // partitions implicitly: this one adds them with AddPartitionsToTxn.
+        let versions: ClosedRange<Int16> = configuration.transactionalID == nil ? 3...12 : 3...11
+        guard let version = KafkaVersionChoice.version(for: .produce, in: session.versions, within: versions) else {
             let error = KafkaProducerError.fatal("broker \(session.address) speaks no Produce version between 3 and 12")
             return complete(batches, batches.map { _ in .fatal(error) }, node: node)
         }

@@ -17,6 +17,11 @@ public enum KafkaProducerError: Error, Sendable, CustomStringConvertible {
     case client(KafkaClientError)
     /// The batch could not be built (compression failure).
     case encoding(String)
+    /// A transactional call made at the wrong time (no transaction open, one already open,
+    /// or the transaction failed and must be aborted).
+    case transactionState(String)
+    /// The transaction coordinator refused a request with a code that ends the transaction.
+    case transactionAborted(String)
 
     public var description: String {
         switch self {
@@ -31,6 +36,8 @@ public enum KafkaProducerError: Error, Sendable, CustomStringConvertible {
         case let .fatal(reason): return "producer failed fatally: \(reason)"
         case let .client(error): return "\(error)"
         case let .encoding(reason): return "cannot encode batch: \(reason)"
+        case let .transactionState(reason): return "transaction: \(reason)"
+        case let .transactionAborted(reason): return "transaction must be aborted: \(reason)"
         }
     }
 

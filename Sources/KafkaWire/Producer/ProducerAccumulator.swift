@@ -29,6 +29,9 @@ struct ProducerAccumulator {
         var requests: [(node: Int32, batches: [ProducerBatch])] = []
         /// Partitions whose leader is unknown: refresh metadata.
         var partitionsWithoutLeader: [TopicPartition] = []
+        /// Transactional producers: partitions with data that the transaction coordinator must
+        /// be told of (AddPartitionsToTxn) before anything is sent to them.
+        var partitionsToAddToTransaction: [TopicPartition] = []
         /// Batches that failed without being sent (expired).
         var failed: [(ProducerBatch, KafkaProducerError)] = []
         /// When to drain again at the latest (nil: only when signalled).
@@ -68,6 +71,8 @@ struct ProducerAccumulator {
     /// Sequences are out of step with the broker: stop sending, get a new epoch, renumber.
     private(set) var epochBumpNeeded = false
     private(set) var fatalError: KafkaProducerError?
+    /// Partitions added to the open transaction (transactional producers only).
+    private(set) var transactionPartitions: Set<TopicPartition> = []
 
     // Statistics.
     private(set) var recordsDelivered = 0
@@ -80,6 +85,35 @@ struct ProducerAccumulator {
     }
 
     var usesSequences: Bool { configuration.idempotent || configuration.transactionalID != nil }
+    var isTransactional: Bool { configuration.transactionalID != nil }
+
+    mutating func addedToTransaction(_ added: [TopicPartition]) {
+        transactionPartitions.formUnion(added)
+    }
+
+    /// The transaction ended (committed or aborted): the next one starts with no partitions.
+    mutating func transactionEnded() {
+        transactionPartitions = []
+    }
+
+    /// Fails every batch not yet sent of `partitions` (an AddPartitionsToTxn that failed).
+    mutating func failQueued(of topicPartitions: [TopicPartition], _ error: KafkaProducerError) -> [(ProducerBatch, KafkaProducerError)] {
+        var failed: [(ProducerBatch, KafkaProducerError)] = []
+        for topicPartition in topicPartitions {
+            guard var queue = partitions[topicPartition] else { continue }
+            if let open = queue.open {
+                queue.open = nil
+                queue.queued.append(open)
+            }
+            while let batch = queue.queued.popFirst() {
+                bufferedBytes -= batch.bufferedBytes
+                recordsFailed += batch.recordCount
+                failed.append((batch, error))
+            }
+            partitions[topicPartition] = queue
+        }
+        return failed
+    }
     var needsProducerId: Bool { usesSequences && producerId < 0 && fatalError == nil }
     var totalInFlightRequests: Int { inFlightRequests.values.reduce(0, +) }
     var isEmpty: Bool { partitions.values.allSatisfy(\.isEmpty) }
@@ -304,6 +338,10 @@ struct ProducerAccumulator {
             }
             if head.retryAt > now {
                 wake(at: head.retryAt)
+                continue
+            }
+            if isTransactional, !transactionPartitions.contains(topicPartition) {
+                result.partitionsToAddToTransaction.append(topicPartition)
                 continue
             }
             guard let node = leader(topicPartition) else {
