@@ -42,6 +42,13 @@ let harnesses: [(name: String, target: String, dependencies: [Target.Dependency]
         ]
     ),
     (
+        name: "kafka-consumer-decoders", target: "ConsumerDecodersFuzz",
+        dependencies: [
+            .product(name: "KafkaWire", package: "ReliabilityLab"),
+            .product(name: "WireCore", package: "ReliabilityLab"),
+        ]
+    ),
+    (
         name: "mysql-packet-decoder", target: "MySQLPacketDecoderFuzz",
         dependencies: [.product(name: "MySQLWire", package: "ReliabilityLab")]
     ),

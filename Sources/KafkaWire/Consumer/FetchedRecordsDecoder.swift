@@ -2,7 +2,8 @@ import WireCore
 
 /// Turns one partition's records section from a Fetch response into the records an
 /// application may see, the way the Java consumer does:
-/// - records before the fetch offset are skipped (a compressed batch can start earlier);
+/// - records before the fetch offset are skipped (a compressed batch can start earlier), and
+///   offsets only go forward;
 /// - control batches (transaction markers) are never handed out;
 /// - under read_committed, batches of a producer's aborted transaction are dropped: the
 ///   response lists each aborted transaction's producer id and first offset, and the
@@ -28,6 +29,7 @@ public struct FetchedRecordsDecoder {
         var reader = RecordBatchReader(bytes, options: RecordBatchDecodingOptions(verifyCRC: verifyCRC))
         var pendingAborts = (abortedTransactions ?? []).sorted { $0.firstOffset < $1.firstOffset }[...]
         var abortedProducers: Set<Int64> = []
+        var nextRecordOffset = fetchOffset
         while true {
             let batch: RecordBatchView
             do {
@@ -60,7 +62,10 @@ public struct FetchedRecordsDecoder {
             var iterator = batch.makeRecordIterator()
             do {
                 while let record = try iterator.next() {
-                    guard record.offset >= fetchOffset else { continue }
+                    // Offsets only go forward: a record at or before one already delivered
+                    // (never sent by a broker; possible in corrupt or hostile data) is skipped.
+                    guard record.offset >= nextRecordOffset else { continue }
+                    nextRecordOffset = record.offset + 1
                     result.records.append(ConsumerRecord(
                         topic: topicPartition.topic, partition: topicPartition.partition, offset: record.offset,
                         timestamp: header.timestamp(ofRecordWithTimestamp: record.timestamp),
