@@ -60,16 +60,18 @@ struct KafkaGroupsCommand: AsyncParsableCommand {
             text += "  \(member.memberID) client=\(member.clientID) host=\(member.clientHost)\(instance) partitions=\(Self.partitionList(assigned))\(note)\n"
         }
         let committed = try await Self.committedOffsets(group: group, client: client)
-        let topicPartitions = Set(committed.keys).union(owners.keys).sorted()
+        let known = Set(committed.keys).union(owners.keys)
         text += "topic\tpartition\tcommitted\tlog-end\tlag\tmember\n"
         var logEnds: [String: [Int32: Int64]] = [:]
-        for topic in Set(topicPartitions.map(\.topic)).sorted() {
+        for topic in Set(known.map(\.topic)).sorted() {
             do {
                 logEnds[topic] = try await admin.listOffsets(topic: topic, spec: .latest).mapValues(\.offset)
             } catch {
                 io.err("log end of \(topic): \(error)")
             }
         }
+        // Every partition of the topics the group touches, committed to or not.
+        let topicPartitions = known.union(logEnds.flatMap { topic, ends in ends.keys.map { TopicPartition(topic, $0) } }).sorted()
         for tp in topicPartitions {
             let offset = committed[tp]
             let end = logEnds[tp.topic]?[tp.partition]
