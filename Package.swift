@@ -84,7 +84,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["KafkaWire", "WireCore", "LabTestSupport"]
+            // Lab: the `lab kafka` commands run in-process (@testable import Lab).
+            dependencies: ["KafkaWire", "WireCore", "LabTestSupport", "Lab"]
         ),
         .testTarget(
             name: "MySQLWireTests",

@@ -1,19 +1,32 @@
 import ArgumentParser
+import Foundation
 import KafkaWire
 
 /// `lab kafka`: a small kcat-like tool over the Swift Kafka client.
 struct KafkaCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",
-        abstract: "Kafka over the Swift client: topics and offsets.",
-        subcommands: [KafkaTopicsCommand.self, KafkaOffsetsCommand.self]
+        abstract: "Kafka over the Swift client: topics, offsets, produce, consume and groups.",
+        subcommands: [
+            KafkaTopicsCommand.self, KafkaOffsetsCommand.self, KafkaProduceCommand.self, KafkaConsumeCommand.self,
+            KafkaGroupsCommand.self,
+        ]
     )
 }
 
 /// Options every `lab kafka` command takes.
 struct KafkaConnectionOptions: ParsableArguments {
-    @Option(help: "Bootstrap servers, host:port[,host:port…].")
-    var bootstrap: String = "127.0.0.1:19092"
+    /// $LAB_KAFKA_BOOTSTRAP, else $LAB_KAFKA_TANSU_BOOTSTRAP, else Tansu's port (as `lab bench kafka`).
+    static var defaultBootstrap: String {
+        let environment = ProcessInfo.processInfo.environment
+        for variable in ["LAB_KAFKA_BOOTSTRAP", "LAB_KAFKA_TANSU_BOOTSTRAP"] {
+            if let value = environment[variable], !value.isEmpty { return value }
+        }
+        return "127.0.0.1:19092"
+    }
+
+    @Option(help: "Bootstrap servers, host:port[,host:port…] (default: $LAB_KAFKA_BOOTSTRAP, else $LAB_KAFKA_TANSU_BOOTSTRAP, else 127.0.0.1:19092).")
+    var bootstrap: String = KafkaConnectionOptions.defaultBootstrap
 
     @Option(help: "Request timeout in seconds.")
     var timeout: Double = 10
