@@ -110,14 +110,15 @@ struct KafkaTopicsCommand: AsyncParsableCommand {
 struct KafkaOffsetsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "offsets",
-        abstract: "Show the earliest and latest offsets of every partition of a topic.",
-        discussion: "Example: lab kafka offsets orders --read-committed"
+        abstract: "Show log start offset, high watermark and last stable offset of every partition of a topic.",
+        discussion: """
+            The high watermark (HW) is where read_uncommitted consumers stop, the last stable offset (LSO) \
+            where read_committed ones stop: HW > LSO while a transaction is open on the partition.
+            Example: lab kafka offsets orders
+            """
     )
 
     @OptionGroup var connection: KafkaConnectionOptions
-
-    @Flag(name: .customLong("read-committed"), help: "Latest is the last stable offset (read_committed) instead of the high watermark.")
-    var readCommitted = false
 
     @Argument(help: "The topic.")
     var topic: String
@@ -127,13 +128,14 @@ struct KafkaOffsetsCommand: AsyncParsableCommand {
         let admin = KafkaAdmin(client: client)
         do {
             let earliest = try await admin.listOffsets(topic: topic, spec: .earliest)
-            let latest = try await admin.listOffsets(
-                topic: topic, spec: .latest, isolation: readCommitted ? .readCommitted : .readUncommitted)
-            print("partition\tearliest\tlatest\tcount")
+            let highWatermark = try await admin.listOffsets(topic: topic, spec: .latest, isolation: .readUncommitted)
+            let lastStable = try await admin.listOffsets(topic: topic, spec: .latest, isolation: .readCommitted)
+            print("partition\tlog-start\thw\tlso\topen-txn")
             for partition in earliest.keys.sorted() {
-                let first = earliest[partition]?.offset ?? -1
-                let last = latest[partition]?.offset ?? -1
-                print("\(partition)\t\(first)\t\(last)\t\(max(0, last - first))")
+                let start = earliest[partition]?.offset ?? -1
+                let hw = highWatermark[partition]?.offset ?? -1
+                let lso = lastStable[partition]?.offset ?? -1
+                print("\(partition)\t\(start)\t\(hw)\t\(lso)\t\(hw > lso ? "yes" : "no")")
             }
         } catch {
             await client.close()

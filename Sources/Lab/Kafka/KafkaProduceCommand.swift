@@ -39,6 +39,12 @@ struct KafkaProduceCommand: AsyncParsableCommand {
     @Option(name: .customLong("linger-ms"), help: "linger.ms (default 5).")
     var lingerMs: Int?
 
+    @Option(name: .customLong("transactional-id"), help: "Write all input in one transaction with this transactional.id, then commit it.")
+    var transactionalID: String?
+
+    @Flag(help: "With --transactional-id: abort the transaction instead of committing it.")
+    var abort = false
+
     @Argument(help: "The topic.")
     var topic: String
 
@@ -54,6 +60,10 @@ struct KafkaProduceCommand: AsyncParsableCommand {
         }
         if let keySeparator, keySeparator.isEmpty { throw ValidationError("--key-separator: must not be empty") }
         if let lingerMs, lingerMs < 0 { throw ValidationError("--linger-ms: must be ≥ 0") }
+        if abort && transactionalID == nil { throw ValidationError("--abort needs --transactional-id") }
+        if transactionalID != nil && (KafkaAcks(text: acks) != .all || noIdempotence) {
+            throw ValidationError("--transactional-id needs acks=all and idempotence")
+        }
         for entry in headers { _ = try splitKeyValue(entry, option: "--header") }
     }
 
@@ -63,6 +73,7 @@ struct KafkaProduceCommand: AsyncParsableCommand {
             acks: acks, idempotent: !noIdempotence && acks == .all,
             compression: CompressionCodec.allCases.first { $0.description == compression.lowercased() } ?? .none)
         if let lingerMs { configuration.linger = .milliseconds(lingerMs) }
+        configuration.transactionalID = transactionalID
         configuration.requestTimeout = .milliseconds(Int64(connection.timeout * 1000))
         return configuration
     }
@@ -92,6 +103,16 @@ struct KafkaProduceCommand: AsyncParsableCommand {
             throw error
         }
         let counts = Mutex(Summary(delivered: 0, failed: 0))
+        if transactionalID != nil {
+            do {
+                try await producer.initTransactions()
+                try producer.beginTransaction()
+            } catch {
+                await producer.close()
+                await client.close()
+                throw error
+            }
+        }
         var lineNumber = 0
         for await line in input {
             lineNumber += 1
@@ -113,9 +134,30 @@ struct KafkaProduceCommand: AsyncParsableCommand {
                 if case .closed = error { break }
             }
         }
+        var transactionFailure: Error?
+        if let transactionalID {
+            do {
+                if abort {
+                    try await producer.abortTransaction()
+                    io.err("transaction \(transactionalID) aborted")
+                } else {
+                    try await producer.commitTransaction()
+                    io.err("transaction \(transactionalID) committed")
+                }
+            } catch {
+                transactionFailure = error
+                io.err("transaction \(transactionalID) failed: \(error)")
+                try? await producer.abortTransaction()
+            }
+        }
         await producer.close()
         await client.close()
-        let summary = counts.withLock { $0 }
+        var summary = counts.withLock { $0 }
+        if transactionFailure != nil {
+            // Nothing of an aborted transaction is visible to read_committed consumers.
+            summary.failed += summary.delivered
+            summary.delivered = 0
+        }
         io.err("produced \(summary.delivered) records (\(summary.failed) failed)")
         return summary
     }
