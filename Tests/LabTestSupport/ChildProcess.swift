@@ -5,7 +5,33 @@ import Foundation
 /// the calling thread, and was seen never to notice the exit of a script that starts a
 /// daemon.)
 public enum ChildProcess {
+    /// Runs `path` to the end; its exit status (128 + signal when killed, -1 if it could not start).
     public static func run(_ path: String, _ arguments: [String]) async -> Int32 {
+        guard let child = start(path, arguments) else { return -1 }
+        return await child.wait()
+    }
+
+    /// A started child, to be stopped by its PID (`kill`) and waited for.
+    public struct Running: Sendable {
+        public let pid: pid_t
+
+        public func kill(_ signal: Int32) { _ = Glibc.kill(pid, signal) }
+
+        public func wait() async -> Int32 {
+            let child = pid
+            return await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    var status: Int32 = 0
+                    while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+                    let exited = status & 0x7f == 0
+                    continuation.resume(returning: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+                }
+            }
+        }
+    }
+
+    /// Starts `path` with its standard output discarded; nil if it cannot be started.
+    public static func start(_ path: String, _ arguments: [String]) -> Running? {
         var pid: pid_t = 0
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -25,15 +51,7 @@ public enum ChildProcess {
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        guard posix_spawn(&pid, path, &actions, &attributes, argv, environ) == 0 else { return -1 }
-        let child = pid
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var status: Int32 = 0
-                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-                let exited = status & 0x7f == 0
-                continuation.resume(returning: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
-            }
-        }
+        guard posix_spawn(&pid, path, &actions, &attributes, argv, environ) == 0 else { return nil }
+        return Running(pid: pid)
     }
 }

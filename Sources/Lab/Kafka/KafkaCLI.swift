@@ -8,7 +8,7 @@ struct KafkaCLI: AsyncParsableCommand {
         commandName: "kafka",
         abstract: "Kafka over the Swift client: topics, offsets, produce, consume and groups.",
         subcommands: [
-            KafkaTopicsCommand.self, KafkaOffsetsCommand.self, KafkaProduceCommand.self, KafkaConsumeCommand.self,
+            KafkaTopicsCommand.self, KafkaOffsetsCommand.self, KafkaProduceCommand.self, KafkaConsumeCommand.self, KafkaTransformCommand.self,
             KafkaGroupsCommand.self,
         ]
     )
