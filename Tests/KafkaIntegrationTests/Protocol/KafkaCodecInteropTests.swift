@@ -13,8 +13,11 @@ struct KafkaCodecInteropTests {
         let versions: KafkaApiVersionTable
 
         static func connect(_ cluster: KafkaTestCluster) async throws -> Broker {
-            let server = cluster.bootstrap[0]
-            let connection = try await KafkaBrokerConnection.connect(.init(host: server.host, port: server.port))
+            try await connect(host: cluster.bootstrap[0].host, port: cluster.bootstrap[0].port)
+        }
+
+        static func connect(host: String, port: Int) async throws -> Broker {
+            let connection = try await KafkaBrokerConnection.connect(.init(host: host, port: port))
             let outcome = try await ApiVersionsNegotiation.negotiate(connection, clientSoftwareName: "reliability-lab-tests")
             let response = outcome.response
             #expect(response.errorCode == 0)
@@ -91,18 +94,33 @@ struct KafkaCodecInteropTests {
             topicId = metadata.topics.first?.topicId ?? .zero
         }
 
+        // Produce, ListOffsets and Fetch go to the partition's leader (on a multi-broker
+        // cluster it need not be the bootstrap server).
+        var leader: Broker?
+        for _ in 0..<50 where leader == nil {
+            if let metadata = try await broker.send(.metadata, MetadataRequest(topics: [.init(name: topic)]), as: MetadataResponse.self),
+               let id = metadata.topics.first?.partitions.first?.leaderId, id >= 0,
+               let node = metadata.brokers.first(where: { $0.nodeId == id }) {
+                leader = try await Broker.connect(host: node.host, port: Int(node.port))
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let partitionLeader = try #require(leader, "no leader for \(topic)")
+        defer { partitionLeader.connection.close() }
+
         var builder = RecordBatchBuilder()
         for index in 0..<3 { builder.append(key: Array("k\(index)".utf8), value: Array("value-\(index)".utf8), timestamp: 1_700_000_000_000) }
         let batch = try builder.build()
-        let produceVersion = try #require(broker.versions.version(for: .produce))
+        let produceVersion = try #require(partitionLeader.versions.version(for: .produce))
         let produce = ProduceRequest(acks: -1, timeoutMs: 10_000, topicData: [
             .init(name: produceVersion <= 12 ? topic : "", topicId: produceVersion >= 13 ? topicId : .zero,
                   partitionData: [.init(index: 0, records: batch)]),
         ])
-        let produced = try #require(try await broker.send(.produce, produce, as: ProduceResponse.self))
+        let produced = try #require(try await partitionLeader.send(.produce, produce, as: ProduceResponse.self))
         #expect(produced.responses.first?.partitionResponses.first?.errorCode == 0)
 
-        let offsets = try await broker.send(.listOffsets, ListOffsetsRequest(replicaId: -1, topics: [
+        let offsets = try await partitionLeader.send(.listOffsets, ListOffsetsRequest(replicaId: -1, topics: [
             .init(name: topic, partitions: [.init(partitionIndex: 0, timestamp: -2)]),
         ]), as: ListOffsetsResponse.self)
         #expect(offsets?.topics.first?.partitions.first?.errorCode == 0)
@@ -110,7 +128,7 @@ struct KafkaCodecInteropTests {
         let fetch = FetchRequest(maxWaitMs: 200, minBytes: 1, maxBytes: 1 << 20, sessionEpoch: -1, topics: [
             .init(topic: topic, topicId: topicId, partitions: [.init(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20)]),
         ])
-        let fetched = try #require(try await broker.send(.fetch, fetch, as: FetchResponse.self))
+        let fetched = try #require(try await partitionLeader.send(.fetch, fetch, as: FetchResponse.self))
         let partition = try #require(fetched.responses.first?.partitions.first)
         #expect(partition.errorCode == 0)
         var reader = RecordBatchReader(partition.records ?? [])
