@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "KafkaIntegrationTests",
             // Lab: the `lab kafka` commands run in-process (@testable import Lab).
-            dependencies: ["KafkaWire", "WireCore", "LabTestSupport", "Lab"]
+            dependencies: ["KafkaWire", "WireCore", "LabTestSupport", "Lab", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "MySQLWireTests",

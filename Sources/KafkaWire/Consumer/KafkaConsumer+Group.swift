@@ -21,10 +21,13 @@ extension KafkaConsumer {
 
     /// Joins (or rejoins) the group until this member holds a stable assignment.
     func ensureGroupActive() async throws(KafkaConsumerError) {
-        var attempts = 0
+        // Members joining one after another keep a rebalance going; give up only when it has
+        // lasted longer than a rebalance may (the rebalance timeout is max.poll.interval).
+        let giveUp = ContinuousClock.now + configuration.maxPollInterval + configuration.sessionTimeout
         while needsRejoin {
-            attempts += 1
-            if attempts > 50 { throw .group(.rebalanceInProgress, "group \(configuration.groupID ?? "") did not settle after 50 join attempts") }
+            if ContinuousClock.now > giveUp {
+                throw .group(.rebalanceInProgress, "group \(configuration.groupID ?? "") did not settle within \(configuration.maxPollInterval + configuration.sessionTimeout)")
+            }
             try await revokeBeforeJoiningIfEager()
             do throws(KafkaConsumerError) {
                 try await joinAndSync()

@@ -41,18 +41,20 @@ public actor KafkaConsumer {
     private let consumedCounter: Counter
     private let lagGauge: Gauge
 
-    public init(client: KafkaClient, configuration: KafkaConsumerConfiguration) {
+    /// `metricsFactory` receives `kafka_consumer_records_consumed_total` and
+    /// `kafka_consumer_records_lag_max` (labels `client_id`, `group`).
+    public init(client: KafkaClient, configuration: KafkaConsumerConfiguration, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.client = client
         self.configuration = configuration
         ownsClient = false
         let dimensions = [("client_id", client.configuration.clientID), ("group", configuration.groupID ?? "")]
-        consumedCounter = Counter(label: "kafka_consumer_records_consumed_total", dimensions: dimensions)
-        lagGauge = Gauge(label: "kafka_consumer_records_lag_max", dimensions: dimensions)
+        consumedCounter = Counter(label: "kafka_consumer_records_consumed_total", dimensions: dimensions, factory: metricsFactory)
+        lagGauge = Gauge(label: "kafka_consumer_records_lag_max", dimensions: dimensions, factory: metricsFactory)
     }
 
     /// A consumer with its own client for `bootstrapServers` (closed with the consumer).
     public init(bootstrapServers: String, clientID: String = "reliability-lab-consumer",
-                configuration: KafkaConsumerConfiguration) throws(KafkaConsumerError) {
+                configuration: KafkaConsumerConfiguration, metricsFactory: any MetricsFactory = MetricsSystem.factory) throws(KafkaConsumerError) {
         let client: KafkaClient
         do {
             client = try KafkaClient(bootstrapServers: bootstrapServers, clientID: clientID, requestTimeout: configuration.requestTimeout)
@@ -63,8 +65,8 @@ public actor KafkaConsumer {
         self.configuration = configuration
         ownsClient = true
         let dimensions = [("client_id", clientID), ("group", configuration.groupID ?? "")]
-        consumedCounter = Counter(label: "kafka_consumer_records_consumed_total", dimensions: dimensions)
-        lagGauge = Gauge(label: "kafka_consumer_records_lag_max", dimensions: dimensions)
+        consumedCounter = Counter(label: "kafka_consumer_records_consumed_total", dimensions: dimensions, factory: metricsFactory)
+        lagGauge = Gauge(label: "kafka_consumer_records_lag_max", dimensions: dimensions, factory: metricsFactory)
     }
 
     // MARK: Assignment
