@@ -17,6 +17,9 @@ public actor KafkaConsumer {
     struct PartitionState {
         /// The next offset to hand out; nil until known (committed offset or reset).
         var position: Int64?
+        /// The position fell out of the log (OFFSET_OUT_OF_RANGE): reset by policy, not to the
+        /// committed offset, which may be the very offset that is gone.
+        var outOfRange = false
         var watermarks = PartitionWatermarks()
         var paused = false
     }
@@ -356,6 +359,7 @@ public actor KafkaConsumer {
                     break
                 case .offsetOutOfRange:
                     state.position = nil
+                    state.outOfRange = true
                     partitions[topicPartition] = state
                     continue
                 default:
@@ -432,17 +436,18 @@ public actor KafkaConsumer {
                 throw .client(error)
             }
         }
-        var needReset: [TopicPartition] = []
-        if configuration.groupID != nil {
-            let committed = try await committed(missing)
-            for topicPartition in missing {
+        var needReset = missing.filter { partitions[$0]?.outOfRange == true }
+        let toLookUp = missing.filter { partitions[$0]?.outOfRange != true }
+        if configuration.groupID != nil, !toLookUp.isEmpty {
+            let committed = try await committed(toLookUp)
+            for topicPartition in toLookUp {
                 if let offset = committed[topicPartition], offset >= 0, partitions[topicPartition]?.position == nil {
                     partitions[topicPartition]!.position = offset
                 } else {
                     needReset.append(topicPartition)
                 }
             }
-        } else {
+        } else if configuration.groupID == nil {
             needReset = missing
         }
         if !needReset.isEmpty { try await reset(needReset, to: configuration.autoOffsetReset) }
@@ -466,6 +471,7 @@ public actor KafkaConsumer {
             for entry in entries {
                 guard partitions[entry] != nil, let offset = offsets[entry.partition]?.offset else { continue }
                 partitions[entry]!.position = offset
+                partitions[entry]!.outOfRange = false
                 buffered.removeAll { $0.topicPartition == entry }
             }
         }
