@@ -19,21 +19,20 @@ extension KafkaConsumer {
         }
     }
 
-    /// Joins (or rejoins) the group until this member holds a stable assignment.
-    func ensureGroupActive() async throws(KafkaConsumerError) {
-        // Members joining one after another keep a rebalance going; give up only when it has
-        // lasted longer than a rebalance may (the rebalance timeout is max.poll.interval).
-        let giveUp = ContinuousClock.now + configuration.maxPollInterval + configuration.sessionTimeout
+    /// Joins (or rejoins) until this member holds a stable assignment, or `deadline` passed
+    /// (the poll's timeout): then the rebalance goes on at the next poll, as in the Java
+    /// consumer, where a poll returns empty-handed while its group is still rebalancing.
+    func ensureGroupActive(until deadline: NanoTime) async throws(KafkaConsumerError) {
+        var first = true
         while needsRejoin {
-            if ContinuousClock.now > giveUp {
-                throw .group(.rebalanceInProgress, "group \(configuration.groupID ?? "") did not settle within \(configuration.maxPollInterval + configuration.sessionTimeout)")
-            }
+            if !first, NanoTime.now() >= deadline { return }
+            first = false
             try await revokeBeforeJoiningIfEager()
             do throws(KafkaConsumerError) {
                 try await joinAndSync()
             } catch {
                 // An answer that cannot be read (librdkafka's mock sends a null assignment with
-                // SyncGroup errors) ends this round only: join again, within the attempt bound.
+                // SyncGroup errors) ends this round only: join again.
                 if case .client(.decoding) = error {
                     try? await Task.sleep(for: configuration.retryBackoff)
                     continue

@@ -210,7 +210,8 @@ public actor KafkaConsumer {
         lastPoll = .now
         let deadline = NanoTime.now() + timeout
         if !subscription.isEmpty {
-            try await ensureGroupActive()
+            try await ensureGroupActive(until: deadline)
+            if membership.rejoinNeeded { return [] }
             if configuration.enableAutoCommit, ContinuousClock.now >= nextAutoCommit {
                 nextAutoCommit = .now + configuration.autoCommitInterval
                 autoCommitInBackground()
@@ -441,7 +442,9 @@ public actor KafkaConsumer {
         if configuration.groupID != nil, !toLookUp.isEmpty {
             let committed = try await committed(toLookUp)
             for topicPartition in toLookUp {
-                if let offset = committed[topicPartition], offset >= 0, partitions[topicPartition]?.position == nil {
+                // The partition may have been revoked while the offsets were asked for.
+                guard let state = partitions[topicPartition], state.position == nil else { continue }
+                if let offset = committed[topicPartition], offset >= 0 {
                     partitions[topicPartition]!.position = offset
                 } else {
                     needReset.append(topicPartition)

@@ -154,3 +154,53 @@ extension KafkaClientIntegrationSuites {
         }
     }
 }
+
+extension KafkaClientIntegrationSuites.KafkaConsumerGroupTests {
+    @Test("a member that stops polling past max.poll.interval leaves; its partitions go to the others; it rejoins at its next poll",
+          arguments: KafkaTestCluster.all)
+    func maxPollIntervalLeave(cluster: KafkaTestCluster) async throws {
+        let admin = cluster.makeClient()
+        defer { Task { await admin.close() } }
+        let topic = KafkaTestCluster.uniqueTopic("lab-group-maxpoll")
+        let group = KafkaTestCluster.uniqueTopic("lab-group-maxpoll")
+        try await cluster.createTopic(admin, topic, partitions: 4)
+        let slow = KafkaConsumer(client: cluster.makeClient(), configuration: KafkaConsumerConfiguration(
+            groupID: group, autoOffsetReset: .earliest, enableAutoCommit: false, sessionTimeout: .seconds(10),
+            heartbeatInterval: .milliseconds(300), maxPollInterval: .seconds(3), fetchMaxWait: .milliseconds(100),
+            assignors: [RangeAssignor()]))
+        let steady = GroupMemberLoop(consumer: cluster.makeConsumer(group: group, assignors: [RangeAssignor()]), listener: RebalanceLog())
+        try await slow.subscribe([topic])
+        // The slow member joins and polls for a while, then the steady one joins.
+        let slowPolling = Task { for _ in 0..<10 { _ = try await slow.poll(timeout: .milliseconds(200)) } }
+        try await steady.start(topic: topic)
+        let deadline = ContinuousClock.now + .seconds(40)
+        var split = false
+        while !split, ContinuousClock.now < deadline {
+            _ = try await slow.poll(timeout: .milliseconds(200))
+            let mine = await slow.assignment.count
+            let theirs = await steady.consumer.assignment.count
+            split = mine == 2 && theirs == 2
+        }
+        try await slowPolling.value
+        #expect(split, "the two members never split the 4 partitions 2/2")
+        // Stop polling the slow member: after max.poll.interval it leaves and the steady one takes all.
+        var tookOver = false
+        let takeOverDeadline = ContinuousClock.now + .seconds(30)
+        while !tookOver, ContinuousClock.now < takeOverDeadline {
+            try await Task.sleep(for: .milliseconds(300))
+            tookOver = await steady.consumer.assignment.count == 4
+        }
+        #expect(tookOver, "the steady member did not take over the stalled member's partitions")
+        #expect(await slow.groupMember.generation == -1, "the stalled member still thinks it is in the group")
+        // Polling again rejoins.
+        var back = false
+        let rejoinDeadline = ContinuousClock.now + .seconds(40)
+        while !back, ContinuousClock.now < rejoinDeadline {
+            _ = try await slow.poll(timeout: .milliseconds(200))
+            back = await slow.assignment.count == 2
+        }
+        #expect(back, "the stalled member did not get partitions back after polling again")
+        await steady.stop()
+        await slow.close()
+    }
+}
