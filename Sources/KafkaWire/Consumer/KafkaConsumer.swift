@@ -276,11 +276,33 @@ public actor KafkaConsumer {
             perNode[leader, default: [:]][topicPartition] = position
         }
         if leaderless { refreshMetadataInBackground() }
+        // A fetch of only caught-up partitions waits fetch.max.wait on the broker, and the
+        // node takes no other fetch meanwhile: while the node's other partitions still have
+        // records buffered (their fetch comes when those are handed out), hold it back so
+        // that it goes out with them — records it brings would be handed out after the
+        // buffered ones anyway.
+        if !withBuffered.isEmpty {
+            for (node, positions) in perNode where positions.allSatisfy({ isCaughtUp($0.key, at: $0.value) }) {
+                let nodeHasBuffered = withBuffered.contains {
+                    metadata.topics[$0.topic]?.partitions[$0.partition]?.leaderID == node
+                }
+                if nodeHasBuffered { perNode[node] = nil }
+            }
+        }
         for (node, positions) in perNode {
             fetchesInFlight[node] = positions
             let request = fetchRequest(positions)
             Task { await self.runFetch(request, positions: positions, node: node) }
         }
+    }
+
+    /// Whether the last fetch said the partition has nothing past `position` (high watermark,
+    /// or the last stable offset under read_committed).
+    private func isCaughtUp(_ topicPartition: TopicPartition, at position: Int64) -> Bool {
+        guard let watermarks = partitions[topicPartition]?.watermarks, watermarks.highWatermark >= 0 else { return false }
+        let end = configuration.isolation == .readCommitted && watermarks.lastStableOffset >= 0
+            ? watermarks.lastStableOffset : watermarks.highWatermark
+        return position >= end
     }
 
     private func fetchRequest(_ positions: [TopicPartition: Int64]) -> FetchRequest {
