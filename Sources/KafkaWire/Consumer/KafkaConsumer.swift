@@ -27,8 +27,16 @@ public actor KafkaConsumer {
     private var membership = ConsumerGroupMembership()
     private var rebalanceProtocol: RebalanceProtocol = .eager
 
-    /// Decoded records not yet handed out, oldest first, per partition in fetch order.
-    private var buffered = Deque<ConsumerRecord>()
+    /// One fetch's decoded records of one partition; those before `next` were handed out.
+    struct BufferedRecords {
+        let topicPartition: TopicPartition
+        let records: [ConsumerRecord]
+        var next = 0
+    }
+
+    /// Decoded records not yet handed out, oldest first, per partition in fetch order (never
+    /// an exhausted entry).
+    private var buffered = Deque<BufferedRecords>()
     /// Per node, the fetch on the wire and the positions it asked for.
     private var fetchesInFlight: [Int32: [TopicPartition: Int64]] = [:]
     private var fetchFailure: KafkaConsumerError?
@@ -106,7 +114,7 @@ public actor KafkaConsumer {
     public func seek(_ topicPartition: TopicPartition, to offset: Int64) throws(KafkaConsumerError) {
         guard partitions[topicPartition] != nil else { throw .notAssigned(topicPartition) }
         partitions[topicPartition]!.position = offset
-        buffered.removeAll { $0.topic == topicPartition.topic && $0.partition == topicPartition.partition }
+        buffered.removeAll { $0.topicPartition == topicPartition }
     }
 
     public func seekToBeginning(_ topicPartitions: [TopicPartition]) async throws(KafkaConsumerError) {
@@ -119,7 +127,7 @@ public actor KafkaConsumer {
 
     public func pause(_ topicPartitions: [TopicPartition]) {
         for tp in topicPartitions where partitions[tp] != nil { partitions[tp]!.paused = true }
-        buffered.removeAll { record in topicPartitions.contains(record.topicPartition) }
+        buffered.removeAll { topicPartitions.contains($0.topicPartition) }
     }
 
     public func resume(_ topicPartitions: [TopicPartition]) {
@@ -128,7 +136,7 @@ public actor KafkaConsumer {
 
     private func drop(_ topicPartition: TopicPartition) {
         partitions[topicPartition] = nil
-        buffered.removeAll { $0.topic == topicPartition.topic && $0.partition == topicPartition.partition }
+        buffered.removeAll { $0.topicPartition == topicPartition }
     }
 
     // MARK: Membership state (for the group extension)
@@ -223,15 +231,31 @@ public actor KafkaConsumer {
     }
 
     private func takeBuffered() -> [ConsumerRecord] {
-        let count = min(configuration.maxPollRecords, buffered.count)
+        var budget = configuration.maxPollRecords
+        var available = 0
+        for entry in buffered {
+            available += entry.records.count - entry.next
+            if available >= budget { break }
+        }
         var records: [ConsumerRecord] = []
-        records.reserveCapacity(count)
-        for _ in 0..<count {
-            let record = buffered.removeFirst()
+        records.reserveCapacity(min(budget, available))
+        while budget > 0, let entry = buffered.first {
+            let end = min(entry.records.count, entry.next + budget)
+            budget -= end - entry.next
             // A record of a partition sought elsewhere or revoked since it was fetched is stale.
-            guard let state = partitions[record.topicPartition], state.position == record.offset else { continue }
-            partitions[record.topicPartition]!.position = record.offset + 1
-            records.append(record)
+            if var position = partitions[entry.topicPartition]?.position {
+                let start = position
+                for index in entry.next..<end where entry.records[index].offset == position {
+                    records.append(entry.records[index])
+                    position += 1
+                }
+                if position != start { partitions[entry.topicPartition]!.position = position }
+            }
+            if end == entry.records.count {
+                buffered.removeFirst()
+            } else {
+                buffered[buffered.startIndex].next = end
+            }
         }
         consumedCounter.increment(by: records.count)
         updateLag()
@@ -382,7 +406,9 @@ public actor KafkaConsumer {
                         let decoded = try FetchedRecordsDecoder.decode(
                             bytes, topicPartition: topicPartition, fetchOffset: requested, isolation: configuration.isolation,
                             abortedTransactions: data.abortedTransactions)
-                        buffered.append(contentsOf: decoded.records)
+                        if !decoded.records.isEmpty {
+                            buffered.append(BufferedRecords(topicPartition: topicPartition, records: decoded.records))
+                        }
                         // Past markers and aborted batches that deliver nothing; records move
                         // the position as they are handed out.
                         if decoded.records.isEmpty { state.position = decoded.nextOffset }
