@@ -41,7 +41,8 @@ struct KafkaBench: AsyncParsableCommand {
             CRC checks on (librdkafka check.crcs=true; the Swift decoder always checks), \
             read_uncommitted, up to --max-poll-records records per poll (Swift maxPollRecords, \
             confluent-kafka consume(num_messages=)); librdkafka prefetches in its own threads \
-            as it always does (queued.min.messages default).
+            as it always does (queued.min.messages default), with fetch.queue.backoff.ms \
+            --peer-fetch-queue-backoff-ms (0: no idle second when its queue is full).
             """
     )
 
@@ -83,6 +84,9 @@ struct KafkaBench: AsyncParsableCommand {
 
     @Option(help: "consume: records per poll on both sides (Swift maxPollRecords, confluent-kafka consume(num_messages=)).")
     var maxPollRecords = 10_000
+
+    @Option(help: "consume: librdkafka fetch.queue.backoff.ms (its default, 1000, idles a partition's fetching for a second whenever its local queue passes queued.min.messages; the Swift consumer has no such pause).")
+    var peerFetchQueueBackoffMs = 0
 
     @Option(help: "consume: fetch.max.bytes on both sides, MiB.")
     var fetchMaxMb = 50
@@ -376,9 +380,10 @@ extension KafkaBench {
             return false
         }
         print(String(format: "  consume: pre-filled %@ with %d × %d B in %.1f s; both sides: fetch.max.bytes=%d max.partition.fetch.bytes=%d "
-            + "fetch.wait.max=%d ms fetch.min.bytes=%d check.crcs=true records/poll=%d read_uncommitted, no group",
+            + "fetch.wait.max=%d ms fetch.min.bytes=%d check.crcs=true records/poll=%d read_uncommitted, no group; "
+            + "peer fetch.queue.backoff.ms=%d",
             topic, messages, size, (NanoTime.now() - fillStart).seconds, fetchMaxMb * 1_048_576, Self.maxPartitionFetchBytes,
-            Self.fetchMaxWaitMs, Self.fetchMinBytes, maxPollRecords))
+            Self.fetchMaxWaitMs, Self.fetchMinBytes, maxPollRecords, peerFetchQueueBackoffMs))
         var swift = Tally()
         var peer = Tally()
         for _ in 0..<rounds {
@@ -461,7 +466,7 @@ extension KafkaBench {
         let output = try PeerProcess.run(python, [
             script, "consume", bootstrap, topic, String(messages), String(size), String(partitions),
             String(maxPollRecords), String(fetchMaxMb * 1_048_576), String(Self.maxPartitionFetchBytes),
-            String(Self.fetchMaxWaitMs), String(Self.fetchMinBytes),
+            String(Self.fetchMaxWaitMs), String(Self.fetchMinBytes), String(peerFetchQueueBackoffMs),
         ])
         for line in output.split(separator: "\n") where line.hasPrefix("PEER ") {
             var fields: [Substring: Substring] = [:]

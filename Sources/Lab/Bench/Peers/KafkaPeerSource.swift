@@ -19,7 +19,7 @@ The timed part runs from the first produce() until flush() returns, after a meta
 round trip that opens the connection and learns the topic (the Swift side does the same).
 
   kafka_peer.py consume BOOTSTRAP TOPIC MESSAGES SIZE PARTITIONS NUM_MESSAGES FETCH_MAX_BYTES
-                MAX_PARTITION_FETCH_BYTES FETCH_WAIT_MAX_MS FETCH_MIN_BYTES
+                MAX_PARTITION_FETCH_BYTES FETCH_WAIT_MAX_MS FETCH_MIN_BYTES FETCH_QUEUE_BACKOFF_MS
 
 reads TOPIC's PARTITIONS from OFFSET_BEGINNING (assign, no group commits) with
 consume(num_messages=NUM_MESSAGES) until MESSAGES records, and prints
@@ -111,7 +111,7 @@ def main():
 
 def consume_main():
     (bootstrap, topic, messages, size, partitions, num_messages, fetch_max, partition_max, wait_ms,
-     min_bytes) = sys.argv[2:12]
+     min_bytes, queue_backoff_ms) = sys.argv[2:13]
     messages, size, num_messages = int(messages), int(size), int(num_messages)
     baseline_kb = status_kb("VmRSS")
     consumer = Consumer({
@@ -129,6 +129,9 @@ def consume_main():
         "fetch.min.bytes": int(min_bytes),
         "check.crcs": True,
         "isolation.level": "read_uncommitted",
+        # librdkafka pauses a partition's fetching this long once its local queue passes
+        # queued.min.messages (default 1000 ms); the Swift consumer has no such pause.
+        "fetch.queue.backoff.ms": int(queue_backoff_ms),
     })
     consumer.list_topics(topic, timeout=30)
     assignment = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(int(partitions))]
