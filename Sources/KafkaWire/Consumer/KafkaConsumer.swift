@@ -237,14 +237,24 @@ public actor KafkaConsumer {
             available += entry.records.count - entry.next
             if available >= budget { break }
         }
+        let total = min(budget, available)
         var records: [ConsumerRecord] = []
-        records.reserveCapacity(min(budget, available))
         while budget > 0, let entry = buffered.first {
             let end = min(entry.records.count, entry.next + budget)
             budget -= end - entry.next
             // A record of a partition sought elsewhere or revoked since it was fetched is stale.
             if var position = partitions[entry.topicPartition]?.position {
                 let start = position
+                // A whole entry that continues the position (offsets only increase within
+                // one): its array becomes the result as it is, without a copy per record.
+                if records.isEmpty, entry.next == 0, end == entry.records.count,
+                   entry.records[0].offset == position, entry.records[end - 1].offset == position + Int64(end - 1) {
+                    buffered.removeFirst()
+                    records = entry.records
+                    partitions[entry.topicPartition]!.position = position + Int64(end)
+                    continue
+                }
+                records.reserveCapacity(total)
                 for index in entry.next..<end where entry.records[index].offset == position {
                     records.append(entry.records[index])
                     position += 1
