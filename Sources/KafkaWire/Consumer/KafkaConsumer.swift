@@ -30,8 +30,16 @@ public actor KafkaConsumer {
     private var membership = ConsumerGroupMembership()
     private var rebalanceProtocol: RebalanceProtocol = .eager
 
-    /// Decoded records not yet handed out, oldest first, per partition in fetch order.
-    private var buffered = Deque<ConsumerRecord>()
+    /// One fetch's decoded records of one partition; those before `next` were handed out.
+    struct BufferedRecords {
+        let topicPartition: TopicPartition
+        let records: [ConsumerRecord]
+        var next = 0
+    }
+
+    /// Decoded records not yet handed out, oldest first, per partition in fetch order (never
+    /// an exhausted entry).
+    private var buffered = Deque<BufferedRecords>()
     /// Per node, the fetch on the wire and the positions it asked for.
     private var fetchesInFlight: [Int32: [TopicPartition: Int64]] = [:]
     private var fetchFailure: KafkaConsumerError?
@@ -120,7 +128,7 @@ public actor KafkaConsumer {
     public func seek(_ topicPartition: TopicPartition, to offset: Int64) throws(KafkaConsumerError) {
         guard partitions[topicPartition] != nil else { throw .notAssigned(topicPartition) }
         partitions[topicPartition]!.position = offset
-        buffered.removeAll { $0.topic == topicPartition.topic && $0.partition == topicPartition.partition }
+        buffered.removeAll { $0.topicPartition == topicPartition }
     }
 
     public func seekToBeginning(_ topicPartitions: [TopicPartition]) async throws(KafkaConsumerError) {
@@ -133,7 +141,7 @@ public actor KafkaConsumer {
 
     public func pause(_ topicPartitions: [TopicPartition]) {
         for tp in topicPartitions where partitions[tp] != nil { partitions[tp]!.paused = true }
-        buffered.removeAll { record in topicPartitions.contains(record.topicPartition) }
+        buffered.removeAll { topicPartitions.contains($0.topicPartition) }
     }
 
     public func resume(_ topicPartitions: [TopicPartition]) {
@@ -142,7 +150,7 @@ public actor KafkaConsumer {
 
     private func drop(_ topicPartition: TopicPartition) {
         partitions[topicPartition] = nil
-        buffered.removeAll { $0.topic == topicPartition.topic && $0.partition == topicPartition.partition }
+        buffered.removeAll { $0.topicPartition == topicPartition }
     }
 
     // MARK: Membership state (for the group extension)
@@ -238,17 +246,43 @@ public actor KafkaConsumer {
     }
 
     private func takeBuffered() -> [ConsumerRecord] {
-        let count = min(configuration.maxPollRecords, buffered.count)
+        var budget = configuration.maxPollRecords
+        var available = 0
+        for entry in buffered {
+            available += entry.records.count - entry.next
+            if available >= budget { break }
+        }
+        let total = min(budget, available)
         var records: [ConsumerRecord] = []
-        records.reserveCapacity(count)
-        for _ in 0..<count {
-            let record = buffered.removeFirst()
+        while budget > 0, let entry = buffered.first {
+            let end = min(entry.records.count, entry.next + budget)
+            budget -= end - entry.next
             // Records of a partition revoked since they were fetched are stale (seek and pause
-            // drop the partition's buffered records). Offsets may jump past transaction markers
-            // and aborted batches, so a record counts when it is at or after the position.
-            guard let state = partitions[record.topicPartition], let position = state.position, record.offset >= position else { continue }
-            partitions[record.topicPartition]!.position = record.offset + 1
-            records.append(record)
+            // drop the partition's buffered records). Offsets only increase within an entry and
+            // may jump past transaction markers and aborted batches, so a record counts when it
+            // is at or after the position.
+            if var position = partitions[entry.topicPartition]?.position {
+                let start = position
+                // A whole entry that continues the position: its array becomes the result as
+                // it is, without a copy per record.
+                if records.isEmpty, entry.next == 0, end == entry.records.count, entry.records[0].offset >= position {
+                    buffered.removeFirst()
+                    records = entry.records
+                    partitions[entry.topicPartition]!.position = entry.records[end - 1].offset + 1
+                    continue
+                }
+                records.reserveCapacity(total)
+                for index in entry.next..<end where entry.records[index].offset >= position {
+                    records.append(entry.records[index])
+                    position = entry.records[index].offset + 1
+                }
+                if position != start { partitions[entry.topicPartition]!.position = position }
+            }
+            if end == entry.records.count {
+                buffered.removeFirst()
+            } else {
+                buffered[buffered.startIndex].next = end
+            }
         }
         consumedCounter.increment(by: records.count)
         updateLag()
@@ -293,11 +327,33 @@ public actor KafkaConsumer {
             perNode[leader, default: [:]][topicPartition] = position
         }
         if leaderless { refreshMetadataInBackground() }
+        // A fetch of only caught-up partitions waits fetch.max.wait on the broker, and the
+        // node takes no other fetch meanwhile: while the node's other partitions still have
+        // records buffered (their fetch comes when those are handed out), hold it back so
+        // that it goes out with them — records it brings would be handed out after the
+        // buffered ones anyway.
+        if !withBuffered.isEmpty {
+            for (node, positions) in perNode where positions.allSatisfy({ isCaughtUp($0.key, at: $0.value) }) {
+                let nodeHasBuffered = withBuffered.contains {
+                    metadata.topics[$0.topic]?.partitions[$0.partition]?.leaderID == node
+                }
+                if nodeHasBuffered { perNode[node] = nil }
+            }
+        }
         for (node, positions) in perNode {
             fetchesInFlight[node] = positions
             let request = fetchRequest(positions)
             Task { await self.runFetch(request, positions: positions, node: node) }
         }
+    }
+
+    /// Whether the last fetch said the partition has nothing past `position` (high watermark,
+    /// or the last stable offset under read_committed).
+    private func isCaughtUp(_ topicPartition: TopicPartition, at position: Int64) -> Bool {
+        guard let watermarks = partitions[topicPartition]?.watermarks, watermarks.highWatermark >= 0 else { return false }
+        let end = configuration.isolation == .readCommitted && watermarks.lastStableOffset >= 0
+            ? watermarks.lastStableOffset : watermarks.highWatermark
+        return position >= end
     }
 
     private func fetchRequest(_ positions: [TopicPartition: Int64]) -> FetchRequest {
@@ -378,7 +434,9 @@ public actor KafkaConsumer {
                         let decoded = try FetchedRecordsDecoder.decode(
                             bytes, topicPartition: topicPartition, fetchOffset: requested, isolation: configuration.isolation,
                             abortedTransactions: data.abortedTransactions)
-                        buffered.append(contentsOf: decoded.records)
+                        if !decoded.records.isEmpty {
+                            buffered.append(BufferedRecords(topicPartition: topicPartition, records: decoded.records))
+                        }
                         // Past markers and aborted batches that deliver nothing; records move
                         // the position as they are handed out.
                         if decoded.records.isEmpty { state.position = decoded.nextOffset }

@@ -13,6 +13,13 @@ import WireCore
 ///
 /// Cases: `acks1` (acks=1, no idempotence), `acksall` (acks=all, no idempotence),
 /// `idempotent` (acks=all with idempotence).
+///
+/// `consume` (printed as `kafka-consume`): one topic pre-filled once with MESSAGES × SIZE by the
+/// Swift producer (untimed), then read from the earliest offsets of all its partitions by the
+/// Swift `KafkaConsumer` (assign, no group, `poll` loop) and by confluent-kafka's Consumer
+/// (assign at OFFSET_BEGINNING, no group commits, `consume(num_messages:)` loop), each until
+/// MESSAGES records; timed from the first poll until the last record; both sides must see
+/// exactly MESSAGES records with SIZE-byte values and end at positions summing to MESSAGES.
 struct KafkaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",
@@ -28,10 +35,18 @@ struct KafkaBench: AsyncParsableCommand {
             peer's VmHWM, which the script reads itself (not ru_maxrss: \
             Linux carries the parent's peak across fork+exec), the Python interpreter and \
             confluent-kafka included; base: each side's RSS before its producer exists.
+
+            consume: both consumers use fetch.max.bytes --fetch-max-mb MiB, \
+            max.partition.fetch.bytes 1 MiB, fetch.wait.max 500 ms, fetch.min.bytes 1, \
+            CRC checks on (librdkafka check.crcs=true; the Swift decoder always checks), \
+            read_uncommitted, up to --max-poll-records records per poll (Swift maxPollRecords, \
+            confluent-kafka consume(num_messages=)); librdkafka prefetches in its own threads \
+            as it always does (queued.min.messages default), with fetch.queue.backoff.ms \
+            --peer-fetch-queue-backoff-ms (0: no idle second when its queue is full).
             """
     )
 
-    static let cases = ["acks1", "acksall", "idempotent"]
+    static let cases = ["acks1", "acksall", "idempotent", "consume"]
 
     @Option(help: "Bootstrap servers (default: $LAB_KAFKA_BOOTSTRAP, else $LAB_KAFKA_TANSU_BOOTSTRAP, else 127.0.0.1:19092).")
     var bootstrap = ProcessInfo.processInfo.environment["LAB_KAFKA_BOOTSTRAP"]
@@ -67,13 +82,23 @@ struct KafkaBench: AsyncParsableCommand {
     @Option(help: "Alternate the Swift producer and the peer this many times per case (each round: all the messages, fresh topics).")
     var rounds = 1
 
+    @Option(help: "consume: records per poll on both sides (Swift maxPollRecords, confluent-kafka consume(num_messages=)).")
+    var maxPollRecords = 10_000
+
+    @Option(help: "consume: librdkafka fetch.queue.backoff.ms (its default, 1000, idles a partition's fetching for a second whenever its local queue passes queued.min.messages; the Swift consumer has no such pause).")
+    var peerFetchQueueBackoffMs = 0
+
+    @Option(help: "consume: fetch.max.bytes on both sides, MiB.")
+    var fetchMaxMb = 50
+
     @Option(help: "Python with confluent-kafka (default: .venv/bin/python in the current directory or a parent, or of the source tree).")
     var python: String?
 
     static let maxRequestBytes = 1_048_576
 
     func validate() throws {
-        guard messages > 0, size >= 0, partitions > 0, lingerMs >= 0, batchSize > 0, maxInFlight > 0, bufferMb > 0, rounds > 0 else {
+        guard messages > 0, size >= 0, partitions > 0, lingerMs >= 0, batchSize > 0, maxInFlight > 0, bufferMb > 0, rounds > 0,
+              maxPollRecords > 0, fetchMaxMb > 0 else {
             throw ValidationError("--messages, --partitions, --batch-size, --max-in-flight, --buffer-mb and --rounds must be positive")
         }
         let unknown = Set(selected).subtracting(Self.cases)
@@ -81,7 +106,9 @@ struct KafkaBench: AsyncParsableCommand {
         if selected.contains("idempotent") && maxInFlight > 5 { throw ValidationError("idempotence allows at most 5 requests in flight") }
     }
 
-    var selected: [String] { cases.split(separator: ",").map { String($0) } }
+    var selected: [String] {
+        cases.split(separator: ",").map { $0 == "kafka-consume" ? "consume" : String($0) }
+    }
 
     func run() async throws {
         let pythonPath = try locatePython()
@@ -107,6 +134,12 @@ struct KafkaBench: AsyncParsableCommand {
             + "peer: confluent-kafka via \(pythonPath), poll(0) per produce, flush at the end")
         var failures = 0
         for name in selected {
+            if name == "consume" {
+                if try await !runConsumeCase(admin: admin, replicationFactor: replicationFactor, python: pythonPath, script: script.path) {
+                    failures += 1
+                }
+                continue
+            }
             if try await !runCase(name, admin: admin, replicationFactor: replicationFactor, python: pythonPath, script: script.path) {
                 failures += 1
             }
@@ -324,5 +357,130 @@ enum MemoryUsage {
             return Int(line.dropFirst(name.count + 1).split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
         }
         return 0
+    }
+}
+
+// MARK: Consume
+
+extension KafkaBench {
+    static let maxPartitionFetchBytes: Int32 = 1_048_576
+    static let fetchMaxWaitMs = 500
+    static let fetchMinBytes: Int32 = 1
+
+    /// `kafka-consume`: pre-fills one topic, then each round reads it all with the Swift
+    /// consumer and with the peer's.
+    func runConsumeCase(admin: KafkaAdmin, replicationFactor: Int16, python: String, script: String) async throws -> Bool {
+        let topic = try await createTopic("consume", side: "shared", admin: admin, replicationFactor: replicationFactor)
+        defer { Task { [admin] in await deleteTopic(topic, admin: admin) } }
+        let fillStart = NanoTime.now()
+        let filled = try await produceSwift(topic: topic, acks: .all, idempotent: false)
+        guard filled.delivered == messages, filled.error == nil else {
+            print("RESULT kafka-consume swift=0 peer=0 ratio=0 status=FAILED: pre-fill acknowledged \(filled.delivered)/\(messages) "
+                + (filled.error ?? ""))
+            return false
+        }
+        print(String(format: "  consume: pre-filled %@ with %d × %d B in %.1f s; both sides: fetch.max.bytes=%d max.partition.fetch.bytes=%d "
+            + "fetch.wait.max=%d ms fetch.min.bytes=%d check.crcs=true records/poll=%d read_uncommitted, no group; "
+            + "peer fetch.queue.backoff.ms=%d",
+            topic, messages, size, (NanoTime.now() - fillStart).seconds, fetchMaxMb * 1_048_576, Self.maxPartitionFetchBytes,
+            Self.fetchMaxWaitMs, Self.fetchMinBytes, maxPollRecords, peerFetchQueueBackoffMs))
+        var swift = Tally()
+        var peer = Tally()
+        for _ in 0..<rounds {
+            var round: Tally
+            do { round = try await consumeSwift(topic: topic) } catch { round = Tally(error: "\(error)") }
+            swift.add(round)
+            do { round = try consumePeer(python: python, script: script, topic: topic) } catch { round = Tally(error: "\(error)") }
+            peer.add(round)
+        }
+        let expected = messages * rounds
+        var problems: [String] = []
+        for (side, tally) in [("swift", swift), ("peer", peer)] where tally.delivered != expected || tally.failed > 0 || tally.error != nil {
+            problems.append("\(side) consumed \(tally.delivered)/\(expected), bad \(tally.failed)" + (tally.error.map { " (\($0))" } ?? ""))
+        }
+        let memory = "peak_rss_mb=\(megabytes(swift.peakKB))/\(megabytes(peer.peakKB)) (base \(megabytes(swift.baseKB))/\(megabytes(peer.baseKB)))"
+        let cpu = String(format: "cpu_ns_per_msg=%.0f/%.0f", swift.cpuNanosecondsPerMessage, peer.cpuNanosecondsPerMessage)
+        let status = problems.isEmpty ? "ok" : "FAILED: " + problems.joined(separator: "; ")
+        printResult("kafka-consume", swift: swift.rate, peer: peer.rate, unit: "msg/s",
+                    extra: "messages=\(expected) size=\(size) partitions=\(partitions) \(cpu) \(memory) status=\(status)")
+        return problems.isEmpty
+    }
+
+    /// The Swift consumer's run: assign every partition, earliest, `poll` until MESSAGES
+    /// records; `failed` counts records with a value of the wrong size; the positions must
+    /// end summing to MESSAGES (each record once).
+    func consumeSwift(topic: String) async throws -> Tally {
+        let configuration = KafkaConsumerConfiguration(
+            groupID: nil, autoOffsetReset: .earliest, enableAutoCommit: false, maxPollRecords: maxPollRecords,
+            fetchMinBytes: Self.fetchMinBytes, fetchMaxWait: .milliseconds(Self.fetchMaxWaitMs),
+            fetchMaxBytes: Int32(fetchMaxMb * 1_048_576), maxPartitionFetchBytes: Self.maxPartitionFetchBytes)
+        let consumer = try KafkaConsumer(bootstrapServers: bootstrap, clientID: "lab-bench-swift-consumer", configuration: configuration)
+        let assignment = (0..<partitions).map { TopicPartition(topic, $0) }
+        // The same metadata round trip as the peer's list_topics before its clock starts.
+        _ = try await consumer.client.partitions(of: topic)
+        try await consumer.assign(assignment)
+        let messages = self.messages
+        let size = self.size
+        let baseKB = MemoryUsage.resetPeak()
+        let cpuStart = processCPUSeconds()
+        let start = NanoTime.now()
+        let outcome: Result<(Int, Int), KafkaConsumerError> = await Task.detached {
+            var count = 0
+            var bad = 0
+            var idle = 0
+            do throws(KafkaConsumerError) {
+                while count < messages {
+                    let records = try await consumer.poll(timeout: .seconds(1))
+                    if records.isEmpty {
+                        idle += 1
+                        if idle >= 30 { break }
+                        continue
+                    }
+                    idle = 0
+                    count += records.count
+                    for record in records where record.value?.count != size { bad += 1 }
+                }
+                return .success((count, bad))
+            } catch {
+                return .failure(error)
+            }
+        }.value
+        let elapsed = (NanoTime.now() - start).seconds
+        let cpu = processCPUSeconds() - cpuStart
+        let peakKB = MemoryUsage.peakKB()
+        var positions: Int64 = 0
+        for tp in assignment { positions += await consumer.position(tp) ?? 0 }
+        await consumer.close()
+        switch outcome {
+        case let .success((count, bad)):
+            var tally = Tally(delivered: count, failed: bad, seconds: elapsed, cpuSeconds: cpu, peakKB: peakKB, baseKB: baseKB)
+            if count < messages { tally.error = "no records for 30 s after \(count)" }
+            if positions != Int64(messages) { tally.error = tally.error ?? "positions sum to \(positions)" }
+            return tally
+        case let .failure(error):
+            return Tally(seconds: elapsed, cpuSeconds: cpu, peakKB: peakKB, baseKB: baseKB, error: "\(error)")
+        }
+    }
+
+    func consumePeer(python: String, script: String, topic: String) throws -> Tally {
+        let output = try PeerProcess.run(python, [
+            script, "consume", bootstrap, topic, String(messages), String(size), String(partitions),
+            String(maxPollRecords), String(fetchMaxMb * 1_048_576), String(Self.maxPartitionFetchBytes),
+            String(Self.fetchMaxWaitMs), String(Self.fetchMinBytes), String(peerFetchQueueBackoffMs),
+        ])
+        for line in output.split(separator: "\n") where line.hasPrefix("PEER ") {
+            var fields: [Substring: Substring] = [:]
+            for field in line.split(separator: " ") {
+                let parts = field.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { fields[parts[0]] = parts[1] }
+            }
+            if let consumed = fields["consumed"].flatMap({ Int($0) }), let bad = fields["bad"].flatMap({ Int($0) }),
+               let seconds = fields["seconds"].flatMap({ Double($0) }), let cpu = fields["cpu_seconds"].flatMap({ Double($0) }),
+               let peak = fields["maxrss_kb"].flatMap({ Int($0) }), let base = fields["baseline_kb"].flatMap({ Int($0) }) {
+                return Tally(delivered: consumed, failed: bad, seconds: seconds, cpuSeconds: cpu, peakKB: peak, baseKB: base,
+                             error: fields["error"].map(String.init))
+            }
+        }
+        throw PeerProcess.Failure(description: "could not read the peer's output:\n\(output)")
     }
 }

@@ -17,12 +17,20 @@ Peak memory is VmHWM from /proc/self/status: ru_maxrss would do on its own, but 
 carries the spawning process's peak over fork+exec, so it reports the benchmark's size.
 The timed part runs from the first produce() until flush() returns, after a metadata
 round trip that opens the connection and learns the topic (the Swift side does the same).
+
+  kafka_peer.py consume BOOTSTRAP TOPIC MESSAGES SIZE PARTITIONS NUM_MESSAGES FETCH_MAX_BYTES
+                MAX_PARTITION_FETCH_BYTES FETCH_WAIT_MAX_MS FETCH_MIN_BYTES FETCH_QUEUE_BACKOFF_MS
+
+reads TOPIC's PARTITIONS from OFFSET_BEGINNING (assign, no group commits) with
+consume(num_messages=NUM_MESSAGES) until MESSAGES records, and prints
+  PEER consumed=<n> bad=<values not SIZE bytes> seconds=<s> cpu_seconds=<s> maxrss_kb=<peak> baseline_kb=<rss> [error=...]
+timed from the first consume() until the last record; the positions must end summing to MESSAGES.
 """
 import resource
 import sys
 import time
 
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 
 def cpu_seconds():
@@ -101,6 +109,72 @@ def main():
     print(line, flush=True)
 
 
+def consume_main():
+    (bootstrap, topic, messages, size, partitions, num_messages, fetch_max, partition_max, wait_ms,
+     min_bytes, queue_backoff_ms) = sys.argv[2:13]
+    messages, size, num_messages = int(messages), int(size), int(num_messages)
+    baseline_kb = status_kb("VmRSS")
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "client.id": "lab-bench-peer-consumer",
+        # assign() only: the group id is never joined or committed to.
+        "group.id": "lab-bench-peer-unused",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": False,
+        "auto.offset.reset": "earliest",
+        "fetch.max.bytes": int(fetch_max),
+        "max.partition.fetch.bytes": int(partition_max),
+        "fetch.wait.max.ms": int(wait_ms),
+        "fetch.min.bytes": int(min_bytes),
+        "check.crcs": True,
+        "isolation.level": "read_uncommitted",
+        # librdkafka pauses a partition's fetching this long once its local queue passes
+        # queued.min.messages (default 1000 ms); the Swift consumer has no such pause.
+        "fetch.queue.backoff.ms": int(queue_backoff_ms),
+    })
+    consumer.list_topics(topic, timeout=30)
+    assignment = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(int(partitions))]
+    consumer.assign(assignment)
+    consume = consumer.consume
+    count = bad = idle = 0
+    first_error = []
+    cpu_start = cpu_seconds()
+    start = time.perf_counter()
+    while count < messages:
+        batch = consume(num_messages=num_messages, timeout=1.0)
+        if not batch:
+            idle += 1
+            if idle >= 30:
+                first_error.append(f"no records for 30 s after {count}")
+                break
+            continue
+        idle = 0
+        for m in batch:
+            if m.error() is not None:
+                if not first_error:
+                    first_error.append(str(m.error()))
+                continue
+            count += 1
+            if len(m.value()) != size:
+                bad += 1
+    elapsed = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu_start
+    peak = status_kb("VmHWM")
+    positions = sum(tp.offset for tp in consumer.position(assignment) if tp.offset >= 0)
+    if positions != messages and not first_error:
+        first_error.append(f"positions sum to {positions}")
+    consumer.close()
+    line = (f"PEER consumed={count} bad={bad} seconds={elapsed:.6f} cpu_seconds={cpu:.6f} "
+            f"maxrss_kb={peak} baseline_kb={baseline_kb}")
+    if first_error:
+        line += " error=" + first_error[0].replace(" ", "_")
+    print(line, flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "consume":
+        consume_main()
+    else:
+        main()
 """##
