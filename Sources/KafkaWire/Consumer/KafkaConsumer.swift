@@ -48,6 +48,7 @@ public actor KafkaConsumer {
     private var lastPoll = ContinuousClock.now
     private var nextAutoCommit = ContinuousClock.now
     private var closed = false
+    private var polling = false
 
     private let consumedCounter: Counter
     private let lagGauge: Gauge
@@ -215,6 +216,9 @@ public actor KafkaConsumer {
     /// rebalanced, running the listener's callbacks here.
     public func poll(timeout: Duration = .seconds(1)) async throws(KafkaConsumerError) -> [ConsumerRecord] {
         guard !closed else { throw .closed }
+        guard !polling else { throw .concurrentPoll }
+        polling = true
+        defer { polling = false }
         lastPoll = .now
         let deadline = NanoTime.now() + timeout
         if !subscription.isEmpty {

@@ -9,6 +9,9 @@ public enum KafkaConsumerError: Error, Sendable, CustomStringConvertible {
     /// The partition is not assigned to this consumer.
     case notAssigned(TopicPartition)
     case closed
+    /// `poll` was called while another `poll` of the same consumer was running (a consumer
+    /// is polled by one task, as a Java consumer by one thread).
+    case concurrentPoll
     /// The group coordinator or a broker refused with a code that retrying cannot fix.
     case group(KafkaErrorCode, String)
     /// A batch could not be decoded (CRC mismatch, corrupt or truncated data).
@@ -22,6 +25,7 @@ public enum KafkaConsumerError: Error, Sendable, CustomStringConvertible {
         case let .commitFailed(reason): return "commit failed: \(reason)"
         case let .notAssigned(tp): return "\(tp) is not assigned to this consumer"
         case .closed: return "the consumer is closed"
+        case .concurrentPoll: return "poll called while another poll of this consumer is running"
         case let .group(code, context): return "\(context): \(code.name) (\(code.rawValue))"
         case let .corruptRecords(tp, offset, reason): return "corrupt records in \(tp) at offset \(offset): \(reason)"
         case let .client(error): return "\(error)"
