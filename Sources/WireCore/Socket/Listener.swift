@@ -45,6 +45,27 @@ public final class Listener: @unchecked Sendable, EventLoopSelectable, CustomStr
         childEventLoop: (@Sendable () -> EventLoop)? = nil,
         onAccept: @escaping @Sendable (Channel) -> Void
     ) async throws(WireError) -> Listener {
+        let listener = try open(host: host, port: port, backlog: backlog, options: options, eventLoop: eventLoop,
+                                childEventLoop: childEventLoop, onAccept: onAccept)
+        // Wait until the loop has registered it, so its accepts are running on return.
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            eventLoop.execute { continuation.resume() }
+        }
+        return listener
+    }
+
+    /// Like `bind`, but synchronous: the socket is listening on return (connections queue in
+    /// the backlog) and registration with the loop follows at once. For callers that must
+    /// hand the port out before they can await (a proxy rewriting addresses).
+    public static func open(
+        host: String = "127.0.0.1",
+        port: Int,
+        backlog: Int32 = 128,
+        options: ChannelOptions = ChannelOptions(),
+        eventLoop: EventLoop = EventLoopGroup.shared.next(),
+        childEventLoop: (@Sendable () -> EventLoop)? = nil,
+        onAccept: @escaping @Sendable (Channel) -> Void
+    ) throws(WireError) -> Listener {
         guard let address = try SocketAddress.resolve(host: host, port: port).first else {
             throw .invalidAddress("\(host):\(port)")
         }
@@ -68,22 +89,15 @@ public final class Listener: @unchecked Sendable, EventLoopSelectable, CustomStr
             fd: fd, host: address.host, port: boundPort, eventLoop: loop, options: options,
             childEventLoop: childEventLoop ?? { loop }, onAccept: onAccept
         )
-        let registered = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Void, WireError>, Never>) in
-            loop.execute {
-                do throws(WireError) {
-                    try loop.register(fd: fd, listener)
-                    continuation.resume(returning: .success(()))
-                    // Connections may already be queued: edge-triggered, so look now.
-                    listener.acceptAvailable()
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
+        loop.execute {
+            guard !listener.closed.load(ordering: .acquiring) else { return }
+            do throws(WireError) {
+                try loop.register(fd: fd, listener)
+                // Connections may already be queued: edge-triggered, so look now.
+                listener.acceptAvailable()
+            } catch {
+                listener.close()
             }
-        }
-        if case let .failure(error) = registered {
-            listener.closed.store(true, ordering: .relaxed)
-            Glibc.close(fd)
-            throw error
         }
         return listener
     }
