@@ -191,7 +191,6 @@ public final class KafkaFramer: ProtocolFramer {
             do {
                 let header = try KafkaResponseHeader(from: &reader, headerVersion: api.responseHeaderVersion(request.version))
                 var body = try KafkaResponse.decode(apiKey: request.apiKey, version: request.version, from: &reader)
-                fields += Self.responseFields(body)
                 if let mapper, rewrite(&body, mapper) {
                     var writer = ByteWriter(capacity: frame.count + 64)
                     writer.writeBigEndian(Int32(0))
@@ -204,6 +203,8 @@ public final class KafkaFramer: ProtocolFramer {
                     out = bytes
                     fields.append(("rewritten", .bool(true)))
                 }
+                // What the client sees: after any address rewrite.
+                fields += Self.responseFields(body)
             } catch {
                 fields.append(("response_decode_error", .string("\(error)")))
             }

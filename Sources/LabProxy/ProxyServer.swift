@@ -22,6 +22,8 @@ public final class ProxyServer: Sendable {
         /// Multi-broker Kafka: node id → proxy port.
         var brokerPorts: [Int32: Int] = [:]
         var brokerPortBase = 0
+        /// Multi-broker Kafka: the route that fronts the bootstrap servers.
+        var bootstrapRoute: String?
         var stopped = false
     }
 
@@ -66,15 +68,25 @@ public final class ProxyServer: Sendable {
         let route = Route(name: String(listenPort), listenHost: listenHost, listenPort: listenPort,
                           upstreamHost: first.host, upstreamPort: first.port, proto: .kafka)
         try addRoute(route, mapper: mapper)
-        state.withLock { $0.routes[route.name]?.upstreams = upstreams }
+        state.withLock {
+            $0.routes[route.name]?.upstreams = upstreams
+            $0.bootstrapRoute = route.name
+        }
     }
 
     /// The proxy address for a broker, opening its route on first sight. Runs on a loop.
     private func brokerAddress(nodeID: Int32, host: String, port: Int32, listenHost: String) -> (host: String, port: Int32)? {
         let (known, candidate, mapper) = state.withLock { state -> (Int?, Int, KafkaAddressMapper?) in
-            let mapper = state.routes.values.first { $0.mapper != nil }?.mapper
+            let bootstrap = state.bootstrapRoute.flatMap { state.routes[$0] }
+            let mapper = bootstrap?.mapper
             if let port = state.brokerPorts[nodeID] { return (port, 0, mapper) }
-            return (nil, state.brokerPortBase + state.brokerPorts.count, mapper)
+            // One upstream that is itself this broker: its listen port fronts it.
+            if let bootstrap, bootstrap.upstreams.count == 1, bootstrap.upstreams[0].host == host,
+               bootstrap.upstreams[0].port == Int(port), !state.brokerPorts.values.contains(bootstrap.route.listenPort) {
+                state.brokerPorts[nodeID] = bootstrap.route.listenPort
+                return (bootstrap.route.listenPort, 0, mapper)
+            }
+            return (nil, state.brokerPortBase + state.brokerPorts.values.filter { $0 != bootstrap?.route.listenPort }.count, mapper)
         }
         if let known { return (listenHost, Int32(known)) }
         let route = Route(name: "broker-\(nodeID)", listenHost: listenHost, listenPort: candidate,
