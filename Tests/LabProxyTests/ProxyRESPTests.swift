@@ -155,6 +155,24 @@ struct ProxyRESPTests {
         connection.close()
     }
 
+    /// Large values both ways: the pump's backpressure (paused reads while a side's queue is
+    /// over its high-water mark) keeps every byte in order.
+    @Test func largeValuesPassBothWays() async throws {
+        let fixture = try ProxyFixture(port: 18519, upstream: Servers.redis, proto: .resp)
+        defer { fixture.stop() }
+        let client = RedisClient(try Self.configuration(port: 18519, timeout: .seconds(20)))
+        defer { client.close() }
+        let key = "proxy-test:large:\(UInt32.random(in: 0...UInt32.max))"
+        var value = [UInt8](repeating: 0, count: 12 << 20)
+        for index in stride(from: 0, to: value.count, by: 4096) { value[index] = UInt8(truncatingIfNeeded: index >> 12) }
+        _ = try await client.send(RedisCommand("SET").key(key).argument(value))
+        let back = try await client.send(RedisCommand("GET").key(key)).bytes
+        #expect(back == value)
+        _ = try await client.send(["DEL", key])
+        let set = try #require(await fixture.trace.wait { $0.name == "SET" })
+        #expect(set["reply"] == .string("simple"))
+    }
+
     @Test func garbageIsForwardedWithoutCrashing() async throws {
         let fixture = try ProxyFixture(port: 18518, upstream: Servers.redis, proto: .resp)
         defer { fixture.stop() }
