@@ -76,6 +76,35 @@ import Testing
         }
     }
 
+    /// Random bytes, cut at random, both directions: no framer traps, and what comes out is
+    /// always a prefix of what went in (bytes are held only until a frame completes).
+    @Test func randomBytesNeverCrashAFramerAndPassThroughInOrder() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<300 {
+            let events = Events()
+            let context = events.context()
+            let framer: ProtocolFramer = [RESPFramer(context: context), KafkaFramer(context: context), MySQLFramer(context: context)][round % 3]
+            let now = ProxyClock.now()
+            for direction in [ProxyDirection.upstream, .downstream] {
+                // Small sizes make plausible length prefixes likely, so frames do complete.
+                let count = Int.random(in: 0...600, using: &generator)
+                var input: [UInt8] = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                if round % 2 == 0, input.count > 4 { input[0] = 0; input[1] = 0; input[2] = 0; input[3] = UInt8.random(in: 4...40, using: &generator) }
+                var output: [UInt8] = []
+                var offset = 0
+                while offset < input.count {
+                    let end = min(input.count, offset + Int.random(in: 1...64, using: &generator))
+                    for frame in framer.feed(Array(input[offset..<end]), direction: direction, now: now) {
+                        output += frame.localReply == nil ? frame.bytes : []
+                    }
+                    offset = end
+                }
+                #expect(output.count <= input.count && Array(input.prefix(output.count)) == output)
+            }
+            framer.finish(now: now)
+        }
+    }
+
     @Test func kafkaRequestAndResponseAreMatchedByCorrelationID() {
         let events = Events()
         let framer = KafkaFramer(context: events.context())
