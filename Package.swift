@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "MySQLWire", targets: ["MySQLWire"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "LabProxy", targets: ["LabProxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,10 +58,12 @@ let package = Package(
             ],
             exclude: ["Protocol/Definitions"]
         ),
+        // The tracing and fault-injection proxy (`lab proxy`).
+        .target(name: "LabProxy", dependencies: ["WireCore", "RESP", "MySQLWire", "KafkaWire"]),
         .executableTarget(
             name: "Lab",
             dependencies: [
-                "WireCore", "RESP", "MySQLWire", "KafkaWire",
+                "WireCore", "RESP", "MySQLWire", "KafkaWire", "LabProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,6 +95,10 @@ let package = Package(
         .testTarget(
             name: "MySQLWireTests",
             dependencies: ["MySQLWire", "WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "LabProxyTests",
+            dependencies: ["LabProxy", "WireCore", "RESP", "MySQLWire", "KafkaWire", "LabTestSupport"]
         ),
         .testTarget(
             name: "MySQLIntegrationTests",

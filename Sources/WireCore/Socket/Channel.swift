@@ -29,6 +29,10 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         var flushDeferred = false
         var writeTimer: UInt64?
         var tls: TLSSession?
+        /// Called once the outbound buffer is empty (`whenWritesDrained`).
+        var drainCallbacks: [@Sendable () -> Void] = []
+        /// Close once the outbound buffer is empty (`closeAfterFlush`).
+        var closeWhenFlushed = false
     }
 
     public let eventLoop: EventLoop
@@ -47,6 +51,8 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     private var establishment: UnsafeContinuation<Result<Void, WireError>, Never>?
     private var establishmentTimer: UInt64?
     private var pendingTLS: (configuration: TLSConfiguration, host: String)?
+    private var readingPaused = false
+    private var hangupWhilePaused = false
 
     public var description: String { "Channel(\(peer), fd \(fd))" }
 
@@ -61,6 +67,26 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     }
 
     // MARK: Establishing
+
+    /// Wraps a connected socket that a `Listener` accepted: registers it with `eventLoop` and
+    /// makes it active at once. Call on `eventLoop`'s thread; the channel owns `fd` from here on
+    /// (it is closed if registration fails).
+    static func adopt(fd: Int32, peer: String, eventLoop: EventLoop, options: ChannelOptions) throws(WireError) -> Channel {
+        precondition(eventLoop.inEventLoop)
+        var on: Int32 = 1
+        if options.noDelay { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) }
+        if options.keepAlive { setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size)) }
+        let channel = Channel(fd: fd, host: peer, peer: peer, eventLoop: eventLoop, options: options)
+        do {
+            try eventLoop.register(fd: fd, channel)
+        } catch {
+            channel.io.withLock { $0.lifecycle = .closed(error) }
+            Glibc.close(fd)
+            throw error
+        }
+        channel.io.withLock { $0.lifecycle = .active }
+        return channel
+    }
 
     /// Connects to `host:port` (trying each resolved address in turn), then performs the TLS
     /// handshake when `tls` is given. The whole establishment is bounded by
@@ -283,6 +309,11 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     /// When the edge also reported a hangup, the FIN came with the data and no further edge
     /// will announce it: then it reads on until EOF (or EAGAIN).
     private func readAvailable(peerHungUp: Bool = false) {
+        if readingPaused {
+            // Edge-triggered: remember the hangup, the data stays in the kernel until resumed.
+            if peerHungUp { hangupWhilePaused = true }
+            return
+        }
         var delivered = false
         while true {
             var failure: WireError?
@@ -322,10 +353,66 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
             if let failure { closeOnLoop(failure); return }
             if sawEOF { closeOnLoop(.closedByPeer(peer: peer)); return }
             if drained { break }
+            if readingPaused {
+                // The handler asked for a pause; what is left stays in the kernel buffer.
+                if peerHungUp { hangupWhilePaused = true }
+                return
+            }
         }
         if delivered { inbound.shrinkIfIdle(to: options.receiveBufferCapacity) }
         // A TLS read may have been blocked on a write (renegotiation, key update).
         if io.withLock({ $0.waitingForWritable }) { flushFromLoop() }
+    }
+
+    // MARK: Flow control
+
+    /// Stops reading from the socket (backpressure): the kernel buffer fills and TCP's window
+    /// slows the peer. Bytes already read stay in the inbound buffer. Loop thread only.
+    public func pauseReading() {
+        precondition(eventLoop.inEventLoop)
+        readingPaused = true
+    }
+
+    /// Reads again after `pauseReading`, delivering what arrived meanwhile. Loop thread only.
+    public func resumeReading() {
+        precondition(eventLoop.inEventLoop)
+        guard readingPaused else { return }
+        readingPaused = false
+        let hungUp = hangupWhilePaused
+        hangupWhilePaused = false
+        guard isActive else { return }
+        if inbound.readableBytes > 0, let handler { handler.channelRead(&inbound) }
+        // No new edge announces data that arrived while paused, so look now.
+        readAvailable(peerHungUp: hungUp)
+    }
+
+    public var isReadingPaused: Bool { readingPaused }
+
+    /// Bytes accepted by `write` that the socket has not taken yet.
+    public var pendingWriteBytes: Int {
+        io.withLock { $0.outbound.count - $0.outboundIndex }
+    }
+
+    /// Calls `callback` on the loop once every byte written so far has left (at once, on the
+    /// next loop turn, when nothing is pending), or when the channel closes.
+    public func whenWritesDrained(_ callback: @escaping @Sendable () -> Void) {
+        let runNow = io.withLock { state -> Bool in
+            if case .closed = state.lifecycle { return true }
+            if state.outboundIndex >= state.outbound.count && !state.flushDeferred { return true }
+            state.drainCallbacks.append(callback)
+            return false
+        }
+        if runNow { eventLoop.execute(callback) }
+    }
+
+    private func runDrainCallbacks() {
+        let callbacks = io.withLock { state -> [@Sendable () -> Void] in
+            guard state.outboundIndex >= state.outbound.count, !state.drainCallbacks.isEmpty else { return [] }
+            let taken = state.drainCallbacks
+            state.drainCallbacks = []
+            return taken
+        }
+        for callback in callbacks { callback() }
     }
 
     // MARK: Writing
@@ -358,6 +445,10 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
         if deferToLoop { eventLoop.deferFlush(self) }
         if let failure { eventLoop.execute { [self] in closeOnLoop(failure) } }
+        if !onLoop && failure == nil && accepted {
+            let drained = io.withLock { !$0.drainCallbacks.isEmpty && $0.outboundIndex >= $0.outbound.count }
+            if drained { eventLoop.execute { [self] in runDrainCallbacks() } }
+        }
         return accepted
     }
 
@@ -372,13 +463,18 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     }
 
     private func flushFromLoop() {
+        var closeNow = false
         let failure = io.withLock { state -> WireError? in
             state.flushDeferred = false
             guard case .active = state.lifecycle else { return nil }
             state.waitingForWritable = false
-            return flushLocked(&state)
+            let failure = flushLocked(&state)
+            if failure == nil && state.closeWhenFlushed && state.outboundIndex >= state.outbound.count { closeNow = true }
+            return failure
         }
-        if let failure { closeOnLoop(failure) }
+        if let failure { closeOnLoop(failure); return }
+        runDrainCallbacks()
+        if closeNow { closeOnLoop(.closed(peer: peer)) }
     }
 
     /// Writes as much of the outbound buffer as the socket takes. Runs under the I/O lock.
@@ -454,6 +550,33 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
 
     // MARK: Closing
 
+    /// Closes once the bytes written so far have been sent (a proxy relaying a peer's last
+    /// reply before its hangup). Reads stop at once.
+    public func closeAfterFlush() {
+        let body: @Sendable () -> Void = { [self] in
+            readingPaused = true
+            let now = io.withLock { state -> Bool in
+                if case .closed = state.lifecycle { return false }
+                if state.outboundIndex >= state.outbound.count && !state.flushDeferred { return true }
+                state.closeWhenFlushed = true
+                return false
+            }
+            if now { closeOnLoop(.closed(peer: peer)) }
+        }
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
+    }
+
+    /// Aborts the connection with a TCP RST (SO_LINGER 0) instead of a FIN: the peer sees
+    /// ECONNRESET. Unsent bytes are dropped.
+    public func reset() {
+        let body: @Sendable () -> Void = { [self] in
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            closeOnLoop(.connectionReset(peer: "\(peer) (reset on this side)"))
+        }
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
+    }
+
     /// Closes the connection. Pending work fails with `WireError.closed`.
     public func close() {
         closeWithError(.closed(peer: peer))
@@ -490,6 +613,12 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
             return true
         }
         guard firstClose else { return }
+        let drainCallbacks = io.withLock { state -> [@Sendable () -> Void] in
+            let taken = state.drainCallbacks
+            state.drainCallbacks = []
+            return taken
+        }
+        for callback in drainCallbacks { eventLoop.execute(callback) }
         eventLoop.unregister(fd: fd)
         Glibc.close(fd)
         finishEstablishment(.failure(error))
