@@ -1,4 +1,5 @@
 import Foundation
+import LabTestSupport
 import LabProxy
 import RESP
 import Testing
@@ -49,23 +50,19 @@ struct AdminAndCLITests {
 
     /// The `lab` executable end to end: `lab proxy` with a text trace file and an admin port,
     /// steered by `lab proxy fault`.
-    @Test func labProxyAndLabProxyFaultEndToEnd() async throws {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: packageRoot + "/.build/debug/lab"),
+                   "needs the lab executable (swift build)"))
+    func labProxyAndLabProxyFaultEndToEnd() async throws {
         let lab = Self.packageRoot + "/.build/debug/lab"
-        guard FileManager.default.isExecutableFile(atPath: lab) else {
-            print("skipped: \(lab) not built")
-            return
-        }
         let traceFile = NSTemporaryDirectory() + "lab-proxy-\(UInt32.random(in: 0...UInt32.max)).log"
         defer { try? FileManager.default.removeItem(atPath: traceFile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: lab)
-        process.arguments = ["proxy", "--protocol", "resp", "--listen", "127.0.0.1:18595", "--upstream", Servers.redis,
-                             "--trace", traceFile, "--format", "text", "--admin", "127.0.0.1:18596"]
-        try process.run()
+        let proxy = try #require(ChildProcess.start(lab, [
+            "proxy", "--protocol", "resp", "--listen", "127.0.0.1:18595", "--upstream", Servers.redis,
+            "--trace", traceFile, "--format", "text", "--admin", "127.0.0.1:18596"]))
         defer {
-            // Stop the child this test started, by its PID.
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            // Stop the child this test started, by its PID (waited for by its own thread).
+            proxy.kill(SIGTERM)
+            Task { _ = await proxy.wait() }
         }
         var up = false
         for _ in 0..<200 where !up {
@@ -78,16 +75,16 @@ struct AdminAndCLITests {
         defer { client.close() }
         #expect(try await client.send(["PING"]).string == "PONG")
 
-        let set = try Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "set", "18595", "--kind", "latency", "--ms", "150"])
+        let set = await Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "set", "18595", "--kind", "latency", "--ms", "150"])
         #expect(set.status == 0, "\(set.output)")
         #expect(set.output.contains("\"ok\":true"))
         let slow = try await ContinuousClock().measure { _ = try await client.send(["PING"]) }
         #expect(slow >= .milliseconds(140))
-        let list = try Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "list"])
+        let list = await Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "list"])
         #expect(list.output.contains("\"kind\":\"latency\""))
-        let clear = try Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "clear", "18595"])
+        let clear = await Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "clear", "18595"])
         #expect(clear.status == 0, "\(clear.output)")
-        let bad = try Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "set", "18595", "--kind", "bogus"])
+        let bad = await Servers.run(lab, ["proxy", "fault", "--admin", "127.0.0.1:18596", "set", "18595", "--kind", "bogus"])
         #expect(bad.status != 0)
 
         try await Task.sleep(for: .milliseconds(50))

@@ -81,7 +81,7 @@ struct ProxyMySQLTests {
         let fixture = try ProxyFixture(port: 18523, upstream: Servers.mysql, proto: .mysql)
         defer { fixture.stop() }
         let configuration = Self.configuration(port: 18523)
-        let result = try Servers.run(cli, ["-h", "127.0.0.1", "-P", "18523", "-u", configuration.username,
+        let result = await Servers.run(cli, ["-h", "127.0.0.1", "-P", "18523", "-u", configuration.username,
                                            "-p\(configuration.password)", "--skip-ssl", "-N", "-e", "SELECT 40 + 2"])
         #expect(result.output.contains("42"), "\(result.output)")
         #expect(await fixture.trace.wait { $0["statement"] == .string("SELECT 40 + 2") && $0["rows"] == .int(1) } != nil)

@@ -44,7 +44,7 @@ struct ProxyRESPTests {
         }
         let fixture = try ProxyFixture(port: 18511, upstream: Servers.redis, proto: .resp)
         defer { fixture.stop() }
-        let result = try Servers.run(cli, ["-h", "127.0.0.1", "-p", "18511", "PING"])
+        let result = await Servers.run(cli, ["-h", "127.0.0.1", "-p", "18511", "PING"])
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "PONG")
         #expect(await fixture.trace.wait { $0.name == "PING" && $0["reply"] == .string("simple") } != nil)
     }
@@ -177,7 +177,7 @@ struct ProxyRESPTests {
         let fixture = try ProxyFixture(port: 18518, upstream: Servers.redis, proto: .resp)
         defer { fixture.stop() }
         let channel = try await Channel.connect(host: "127.0.0.1", port: 18518)
-        let collector = AdminClient.Collector()
+        let collector = ByteCollector()
         channel.setHandler(collector)
         channel.write(bytes: [0x00, 0xFF, 0x13] + Array("*x\r\nPING\r\n".utf8))
         let event = try #require(await fixture.trace.wait { $0.name == "unparsed" })

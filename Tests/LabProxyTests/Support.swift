@@ -90,49 +90,29 @@ enum Servers {
         return nil
     }
 
-    /// Runs a tool to completion (bounded by `timeout`), returning its stdout.
-    static func run(_ tool: String, _ arguments: [String], timeout: Duration = .seconds(20)) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Runs a tool to completion (bounded by `timeout`), returning its status and output.
+    static func run(_ tool: String, _ arguments: [String], timeout: Duration = .seconds(20)) async -> (status: Int32, output: String) {
+        await ChildProcess.runCapturingOutput(tool, arguments, timeout: timeout)
     }
 }
 
-/// A minimal HTTP client for the admin API (one request per connection).
+/// The admin API through the client `lab proxy fault` uses, with the body parsed as JSON.
 enum AdminClient {
     static func request(_ method: String, port: Int, path: String) async throws -> (status: Int, body: JSONValue?) {
-        let channel = try await Channel.connect(host: "127.0.0.1", port: port)
-        let collector = Collector()
-        channel.setHandler(collector)
-        channel.write(bytes: Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n".utf8))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !collector.closed && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        channel.close()
-        let text = String(decoding: collector.bytes, as: UTF8.self)
-        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines) }
-        return (status, body.flatMap(JSONValue.parse))
+        let (status, body) = try await ProxyAdminClient.request(method, port: port, path: path)
+        return (status, JSONValue.parse(body.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
+}
 
-    final class Collector: ChannelHandler, Sendable {
-        private let state = Mutex<([UInt8], Bool)>(([], false))
-        var bytes: [UInt8] { state.withLock { $0.0 } }
-        var closed: Bool { state.withLock { $0.1 } }
-        func channelRead(_ buffer: inout InboundBuffer) {
-            let chunk = buffer.readableBytesArray()
-            buffer.readerIndex = buffer.writerIndex
-            state.withLock { $0.0 += chunk }
-        }
-        func channelClosed(_ error: WireError) { state.withLock { $0.1 = true } }
+/// Collects what a channel receives, and whether it closed.
+final class ByteCollector: ChannelHandler, Sendable {
+    private let state = Mutex<([UInt8], Bool)>(([], false))
+    var bytes: [UInt8] { state.withLock { $0.0 } }
+    var closed: Bool { state.withLock { $0.1 } }
+    func channelRead(_ buffer: inout InboundBuffer) {
+        let chunk = buffer.readableBytesArray()
+        buffer.readerIndex = buffer.writerIndex
+        state.withLock { $0.0 += chunk }
     }
+    func channelClosed(_ error: WireError) { state.withLock { $0.1 = true } }
 }

@@ -30,15 +30,38 @@ public enum ChildProcess {
         }
     }
 
-    /// Starts `path` with its standard output discarded; nil if it cannot be started.
-    public static func start(_ path: String, _ arguments: [String]) -> Running? {
+    /// Runs `path` to the end (killed after `timeout`) with standard output and error captured.
+    public static func runCapturingOutput(
+        _ path: String, _ arguments: [String], timeout: Duration = .seconds(20)
+    ) async -> (status: Int32, output: String) {
+        let file = NSTemporaryDirectory() + "lab-child-\(UInt64.random(in: 0...UInt64.max)).out"
+        defer { unlink(file) }
+        guard let child = start(path, arguments, outputFile: file) else { return (-1, "cannot start \(path)") }
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            child.kill(SIGKILL)
+        }
+        let status = await child.wait()
+        watchdog.cancel()
+        let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        return (status, output)
+    }
+
+    /// Starts `path` with its standard output discarded (or, with `outputFile`, standard output
+    /// and error written there); nil if it cannot be started.
+    public static func start(_ path: String, _ arguments: [String], outputFile: String? = nil) -> Running? {
         var pid: pid_t = 0
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        if let outputFile {
+            posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
         // The caller is usually a dispatch worker thread, which blocks signals; a child (and a
         // daemon it starts) would inherit that mask and ignore the SIGTERM that stops it later.
         var attributes = posix_spawnattr_t()
