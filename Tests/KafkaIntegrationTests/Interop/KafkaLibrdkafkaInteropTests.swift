@@ -11,19 +11,7 @@ enum LibrdkafkaPeer {
 
     /// .venv/bin/python in the current directory or a parent, or in a parent of this source
     /// file (as `lab bench kafka` looks for it).
-    static let python: String? = {
-        for start in [FileManager.default.currentDirectoryPath, URL(fileURLWithPath: #filePath).deletingLastPathComponent().path] {
-            var directory = URL(fileURLWithPath: start)
-            while true {
-                let candidate = directory.appendingPathComponent(".venv/bin/python").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
-    }()
+    static let python: String? = RepositoryFiles.executable(".venv/bin/python")
 
     /// Whether the python exists and imports confluent_kafka.
     @Sendable static func available() async -> Bool {

@@ -5,15 +5,7 @@ import Testing
 
 /// The `lab` executable built next to the tests (`swift build` builds it; `scripts/test` does).
 enum LabBinary {
-    static var path: String? {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent(".build/debug/lab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
-    }
+    static var path: String? { RepositoryFiles.executable(".build/debug/lab") }
 }
 
 extension KafkaClientIntegrationSuites {
