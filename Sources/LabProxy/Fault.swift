@@ -22,8 +22,13 @@ public struct Fault: Sendable, Equatable {
         case closeAfter(bytes: Int)
         /// Writes in pieces of `bytes` with `delayMs` between them.
         case slice(bytes: Int, delayMs: Int)
+        /// Limits the direction to `bytesPerSecond` per connection: bytes leave in pieces paced
+        /// so that the rate over any interval of ~10 ms or more stays under the limit.
+        case bandwidth(bytesPerSecond: Int)
         /// Fails a command/API: RESP answers `-ERR message` without forwarding; MySQL answers
-        /// an ERR packet (code 1105) without forwarding; Kafka closes the connection.
+        /// an ERR packet (code 1105) without forwarding; Kafka answers the request with a well-formed
+        /// error response of its API and version (the message names the error: `NOT_LEADER_OR_FOLLOWER`
+        /// or `6`; see `KafkaErrorResponse` for the APIs answered), other Kafka APIs close the connection.
         case fail(command: String, message: String)
         /// Delays frames of one command/API by `ms`.
         case delay(command: String, ms: Int)
@@ -50,6 +55,7 @@ public struct Fault: Sendable, Equatable {
         case .down: return "down"
         case .closeAfter: return "close-after"
         case .slice: return "slice"
+        case .bandwidth: return "bandwidth"
         case .fail: return "fail"
         case .delay: return "delay"
         }
@@ -62,6 +68,7 @@ public struct Fault: Sendable, Equatable {
         case let .latency(ms, jitter): pairs += [("ms", .int(Int64(ms))), ("jitter", .int(Int64(jitter)))]
         case let .closeAfter(bytes): pairs.append(("bytes", .int(Int64(bytes))))
         case let .slice(bytes, delay): pairs += [("bytes", .int(Int64(bytes))), ("ms", .int(Int64(delay)))]
+        case let .bandwidth(rate): pairs.append(("rate", .int(Int64(rate))))
         case let .fail(command, message): pairs += [("command", .string(command)), ("message", .string(message))]
         case let .delay(command, ms): pairs += [("command", .string(command)), ("ms", .int(Int64(ms)))]
         case .blackhole, .reset, .down: break
@@ -70,7 +77,7 @@ public struct Fault: Sendable, Equatable {
     }
 
     /// Builds a fault from admin query parameters: `kind` plus `ms`, `jitter`, `bytes`,
-    /// `command`, `message`, `direction` (upstream|downstream|both).
+    /// `command`, `message`, `rate` (bytes/s), `direction` (upstream|downstream|both).
     public static func parse(_ parameters: [String: String]) throws(ProxyError) -> Fault {
         func int(_ name: String, default value: Int? = nil) throws(ProxyError) -> Int {
             if let raw = parameters[name] {
@@ -97,10 +104,14 @@ public struct Fault: Sendable, Equatable {
         case "down": return Fault(.down, direction: direction)
         case "close-after", "close_after": return Fault(.closeAfter(bytes: try int("bytes")), direction: direction)
         case "slice": return Fault(.slice(bytes: max(1, try int("bytes", default: 1)), delayMs: try int("ms", default: 1)), direction: direction)
+        case "bandwidth":
+            let rate = try int("rate")
+            guard rate > 0 else { throw .invalid("rate must be at least 1 byte/s") }
+            return Fault(.bandwidth(bytesPerSecond: rate), direction: direction)
         case "fail":
             return Fault(.fail(command: try text("command"), message: parameters["message"] ?? "injected by lab proxy"), direction: direction)
         case "delay": return Fault(.delay(command: try text("command"), ms: try int("ms")), direction: direction)
-        default: throw .invalid("unknown fault kind \(kind) (latency, blackhole, reset, down, close-after, slice, fail, delay)")
+        default: throw .invalid("unknown fault kind \(kind) (latency, blackhole, reset, down, close-after, slice, bandwidth, fail, delay)")
         }
     }
 }

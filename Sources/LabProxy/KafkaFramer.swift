@@ -28,6 +28,10 @@ public final class KafkaFramer: ProtocolFramer {
     private var upstream = DirectionBuffer()
     private var downstream = DirectionBuffer()
     private var pending: [Int32: Pending] = [:]
+    /// The correlation id of the last request forwarded that expects a response.
+    private var lastForwarded: Int32?
+    /// Fail-fault answers waiting for the response of the request forwarded before them.
+    private var deferredReplies: [(after: Int32, bytes: [UInt8])] = []
 
     public init(context: FramerContext, mapper: KafkaAddressMapper? = nil) {
         self.context = context
@@ -79,25 +83,48 @@ public final class KafkaFramer: ProtocolFramer {
         var fields: [(String, JSONValue)] = []
         var expectsResponse = true
         var reader = ByteReader(frame, from: 4)
+        var decoded: KafkaRequest?
         do {
             let header = try KafkaRequestHeader(from: &reader)
             if let clientID = header.clientId { fields.append(("client_id", .string(clientID))) }
             let body = try KafkaRequest.decode(apiKey: apiKey, version: version, from: &reader)
+            decoded = body
             fields += Self.requestFields(body)
             if case let .produce(produce) = body, produce.acks == 0 { expectsResponse = false }
         } catch {
             fields.append(("request_decode_error", .string("\(error)")))
         }
         if let message = context.failMessage([name]) {
-            // No cheap generic error response for every API: cut the connection, as a broker
-            // failure would.
+            let code = KafkaErrorResponse.errorCode(from: message)
+            guard let decoded,
+                  let reply = KafkaErrorResponse.frame(for: decoded, apiKey: apiKey, version: version, correlationID: correlation, code: code.rawValue)
+            else {
+                // No error response for this API (or the request did not decode): cut the
+                // connection, as a broker failure would.
+                context.emit(TraceEvent(timeMicros: now.wallMicros, connection: context.connection, route: context.route, proto: .kafka,
+                                        name: name, version: Int(version), correlationID: Int64(correlation),
+                                        fields: fields + [("injected", .string("connection closed: \(message)"))]))
+                return ProxyFrame(bytes: frame, names: [name], closeConnection: true)
+            }
+            var injected = fields + [("injected", .bool(true)), ("error", Self.errorName(code.rawValue))]
+            if let body = KafkaErrorResponse.body(for: decoded, version: version, code: code.rawValue) {
+                injected += Self.responseFields(body).filter { $0.0 != "error" }
+            }
             context.emit(TraceEvent(timeMicros: now.wallMicros, connection: context.connection, route: context.route, proto: .kafka,
-                                    name: name, version: Int(version), correlationID: Int64(correlation),
-                                    fields: fields + [("injected", .string("connection closed: \(message)"))]))
-            return ProxyFrame(bytes: frame, names: [name], closeConnection: true)
+                                    name: name, version: Int(version), correlationID: Int64(correlation), latencyMicros: 0,
+                                    fields: injected))
+            guard expectsResponse else { return ProxyFrame(bytes: frame, names: [name], localReply: []) }
+            // Kafka answers in request order: behind a request still waiting for its response,
+            // the error waits too and leaves right after that response.
+            if let last = lastForwarded, pending[last] != nil {
+                deferredReplies.append((after: last, bytes: reply))
+                return ProxyFrame(bytes: frame, names: [name], localReply: [])
+            }
+            return ProxyFrame(bytes: frame, names: [name], localReply: reply)
         }
         if expectsResponse {
             pending[correlation] = Pending(apiKey: apiKey, version: version, name: name, fields: fields, start: now)
+            lastForwarded = correlation
         } else {
             context.emit(TraceEvent(timeMicros: now.wallMicros, connection: context.connection, route: context.route, proto: .kafka,
                                     name: name, version: Int(version), correlationID: Int64(correlation), fields: fields))
@@ -212,6 +239,10 @@ public final class KafkaFramer: ProtocolFramer {
         context.emit(TraceEvent(timeMicros: request.start.wallMicros, connection: context.connection, route: context.route, proto: .kafka,
                                 name: request.name, version: Int(request.version), correlationID: Int64(correlation),
                                 latencyMicros: ProxyClock.micros(from: request.start, to: now), fields: fields))
+        while let first = deferredReplies.first, first.after == correlation {
+            out += first.bytes
+            deferredReplies.removeFirst()
+        }
         return ProxyFrame(bytes: out)
     }
 

@@ -195,6 +195,8 @@ final class Pipe: @unchecked Sendable {
     private var head = 0
     private(set) var queuedBytes = 0
     private var lastRelease: UInt64 = 0
+    /// Bandwidth fault: when the last paced piece has finished "transmitting".
+    private var linkFree: UInt64 = 0
     private var timer: UInt64?
     private var timerDeadline: UInt64 = 0
     private var forwarded = 0
@@ -211,6 +213,7 @@ final class Pipe: @unchecked Sendable {
         guard !bytes.isEmpty, let connection else { return }
         var delayNanos: UInt64 = 0
         var slice: (bytes: Int, delayMs: Int)?
+        var bandwidth: Int?
         for fault in faults {
             switch fault.kind {
             case .blackhole:
@@ -223,6 +226,8 @@ final class Pipe: @unchecked Sendable {
                 if frameNames.contains(where: { $0.caseInsensitiveCompare(command) }) { delayNanos += UInt64(ms) * 1_000_000 }
             case let .slice(bytes, delayMs):
                 slice = (bytes, delayMs)
+            case let .bandwidth(rate):
+                bandwidth = rate
             case let .closeAfter(limit):
                 let remaining = limit - forwarded
                 if remaining <= bytes.count {
@@ -238,7 +243,20 @@ final class Pipe: @unchecked Sendable {
         }
         forwarded += bytes.count
         var release = max(now.monotonicNanos + delayNanos, lastRelease)
-        if let slice, bytes.count > slice.bytes {
+        if let rate = bandwidth {
+            // The link is busy until `linkFree`; each piece leaves once its transmission time at
+            // `rate` has elapsed. Pieces of ~10 ms worth keep the pacing smooth.
+            let piece = max(1, min(64 * 1024, rate / 100))
+            var offset = 0
+            var start = max(release, linkFree)
+            while offset < bytes.count {
+                let end = min(offset + piece, bytes.count)
+                start += UInt64(end - offset) * 1_000_000_000 / UInt64(rate)
+                append(Array(bytes[offset..<end]), release: start)
+                offset = end
+            }
+            linkFree = start
+        } else if let slice, bytes.count > slice.bytes {
             var offset = 0
             while offset < bytes.count {
                 let end = min(offset + slice.bytes, bytes.count)

@@ -135,6 +135,10 @@ import Testing
             == Fault(.fail(command: "GET", message: "no"), direction: .upstream))
         #expect(throws: ProxyError.self) { try Fault.parse(["kind": "latency"]) }
         #expect(throws: ProxyError.self) { try Fault.parse(["kind": "nope"]) }
+        #expect(try Fault.parse(["kind": "bandwidth", "rate": "65536", "direction": "downstream"])
+            == Fault(.bandwidth(bytesPerSecond: 65536), direction: .downstream))
+        #expect(throws: ProxyError.self) { try Fault.parse(["kind": "bandwidth", "rate": "0"]) }
+        #expect(throws: ProxyError.self) { try Fault.parse(["kind": "bandwidth"]) }
     }
 
     @Test func httpRequestParserAndQueryDecoding() {

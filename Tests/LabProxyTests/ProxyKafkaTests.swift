@@ -62,6 +62,49 @@ struct ProxyKafkaTests {
         #expect(fetch.correlationID != nil && fetch.version != nil)
     }
 
+    /// A `fail` fault answers Produce with NOT_LEADER_OR_FOLLOWER in every partition: the
+    /// producer sees the error, refreshes metadata and retries until the fault is cleared.
+    @Test(.enabled(if: Servers.tansuReachable, "Tansu not reachable at LAB_KAFKA_TANSU_BOOTSTRAP (default 127.0.0.1:19092)"))
+    func failFaultAnswersProduceWithTheErrorAndTheProducerRetriesUntilCleared() async throws {
+        let (proxy, trace) = try Self.cluster(listen: 19510, upstreams: [Servers.tansu])
+        defer { proxy.stop() }
+        let client = Self.client(port: 19510)
+        let topic = "lab-proxy-fail-\(UInt32.random(in: 0...UInt32.max))"
+        try await KafkaAdmin(client: client).createTopic(topic, partitions: 1, replicationFactor: 1)
+        let producer = try KafkaProducer(client: client, configuration: KafkaProducerConfiguration(
+            acks: .all, idempotent: true, linger: .milliseconds(1), deliveryTimeout: .seconds(20),
+            retryBackoff: .milliseconds(50), retryBackoffMax: .milliseconds(200)))
+        let first = try await producer.send(ProducerRecord(topic: topic, key: "k", value: "before"))
+        #expect(first.offset == 0)
+
+        try proxy.setFault(route: "19510", Fault(.fail(command: "Produce", message: "NOT_LEADER_OR_FOLLOWER")))
+        let send = Task { try await producer.send(ProducerRecord(topic: topic, key: "k", value: "during")) }
+        // At least two attempts answered with the error: the producer retries it.
+        var injected: [TraceEvent] = []
+        for _ in 0..<500 where injected.count < 2 {
+            injected = trace.named("Produce").filter { $0["injected"] == .bool(true) }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(injected.count >= 2)
+        let partition = injected.first?["produced"]?.arrayValue?.first
+        #expect(partition?["error"] == .string("NOT_LEADER_OR_FOLLOWER"))
+        #expect(partition?["topic"] == .string(topic))
+        #expect(injected.first?["error"] == .string("NOT_LEADER_OR_FOLLOWER"))
+        // The connection stayed up: the retries came on it, with growing correlation ids.
+        #expect(Set(injected.map(\.connection)).count == 1)
+
+        try proxy.clearFaults(route: "19510")
+        let after = try await send.value
+        #expect(after.offset == 1)
+        await producer.close()
+        await client.close()
+        let delivered = try #require(await trace.wait { event in
+            event.name == "Produce" && event["injected"] == nil
+                && (event["produced"]?.arrayValue?.contains { $0["base_offset"] == .int(1) && $0["error"] == .string("NONE") } ?? false)
+        })
+        #expect(delivered.correlationID! > injected.last!.correlationID!)
+    }
+
     @Test(.enabled(if: Servers.kafkaClusterReachable, "Kafka cluster not reachable at LAB_KAFKA_BOOTSTRAP (default 127.0.0.1:29092-29094)"))
     func everyBrokerGetsItsOwnProxyPortAndReadCommittedFetchShowsAnOpenTransaction() async throws {
         let (proxy, trace) = try Self.cluster(listen: 18540, upstreams: Servers.kafkaCluster)

@@ -155,6 +155,45 @@ struct ProxyRESPTests {
         connection.close()
     }
 
+    /// A 256 KiB value each way under a 256 KiB/s limit takes about a second per direction
+    /// (and about the same with the limit on one direction only for that direction), while
+    /// unlimited it takes milliseconds.
+    @Test func bandwidthFaultLimitsEachDirection() async throws {
+        let fixture = try ProxyFixture(port: 19500, upstream: Servers.redis, proto: .resp)
+        defer { fixture.stop() }
+        let client = RedisClient(try Self.configuration(port: 19500, timeout: .seconds(20)))
+        defer { client.close() }
+        let key = "proxy-test:bandwidth:\(UInt32.random(in: 0...UInt32.max))"
+        let value = [UInt8](repeating: 0x61, count: 256 * 1024)
+        let rate = 256 * 1024
+        let clock = ContinuousClock()
+        let unlimited = try await clock.measure { _ = try await client.send(RedisCommand("SET").key(key).argument(value)) }
+
+        try fixture.proxy.setFault(route: "19500", Fault(.bandwidth(bytesPerSecond: rate), direction: .upstream))
+        let up = try await clock.measure { _ = try await client.send(RedisCommand("SET").key(key).argument(value)) }
+        // The small reply is not limited downstream; a GET's small request is not much limited upstream.
+        var back: [UInt8]?
+        let getWithUpstreamLimit = try await clock.measure { back = try await client.send(RedisCommand("GET").key(key)).bytes }
+        #expect(back == value)
+
+        try fixture.proxy.clearFaults(route: "19500")
+        try fixture.proxy.setFault(route: "19500", Fault(.bandwidth(bytesPerSecond: rate), direction: .downstream))
+        let down = try await clock.measure { back = try await client.send(RedisCommand("GET").key(key)).bytes }
+        #expect(back == value)
+        try fixture.proxy.clearFaults(route: "19500")
+        _ = try await client.send(["DEL", key])
+
+        func rateOf(_ elapsed: Duration) -> Double {
+            Double(value.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        print("bandwidth fault: limit \(rate) B/s; upstream SET \(up) (\(Int(rateOf(up))) B/s), downstream GET \(down) (\(Int(rateOf(down))) B/s), unlimited SET \(unlimited), GET under the upstream limit \(getWithUpstreamLimit)")
+        // Measured rate within the limit (minus a little for the piece granularity) and not far below it.
+        #expect(up >= .milliseconds(900) && up < .seconds(4))
+        #expect(down >= .milliseconds(900) && down < .seconds(4))
+        #expect(getWithUpstreamLimit < .milliseconds(500))
+        #expect(unlimited < .milliseconds(500))
+    }
+
     /// Large values both ways: the pump's backpressure (paused reads while a side's queue is
     /// over its high-water mark) keeps every byte in order.
     @Test func largeValuesPassBothWays() async throws {

@@ -99,7 +99,7 @@ struct ProxyFaultCommand: AsyncParsableCommand {
           up ROUTE                  reopen a route that is down
         ROUTE is a listen port (or a broker route, broker-N), or '*' for all routes.
         Kinds: latency (--ms, --jitter), blackhole, reset, down, close-after (--bytes),
-        slice (--bytes, --ms), fail (--command, --message), delay (--command, --ms);
+        slice (--bytes, --ms), bandwidth (--rate bytes/s), fail (--command, --message), delay (--command, --ms);
         --direction upstream|downstream|both.
 
         Examples:
@@ -122,6 +122,7 @@ struct ProxyFaultCommand: AsyncParsableCommand {
     @Option var ms: Int?
     @Option var jitter: Int?
     @Option var bytes: Int?
+    @Option(help: "Bandwidth limit in bytes/s (--kind bandwidth).") var rate: Int?
     @Option var command: String?
     @Option var message: String?
     @Option var direction: String?
@@ -145,6 +146,7 @@ struct ProxyFaultCommand: AsyncParsableCommand {
             if let ms { parameters.append(("ms", String(ms))) }
             if let jitter { parameters.append(("jitter", String(jitter))) }
             if let bytes { parameters.append(("bytes", String(bytes))) }
+            if let rate { parameters.append(("rate", String(rate))) }
             if let command { parameters.append(("command", command)) }
             if let message { parameters.append(("message", message)) }
             if let direction { parameters.append(("direction", direction)) }
