@@ -10,20 +10,13 @@ import Testing
 struct ProxyKafkaPeerTests {
     /// $LAB_PYTHON, else .venv/bin/python in the current directory or a parent, or in a parent
     /// of this source file.
-    static let python: String? = {
-        if let configured = Servers.variable("LAB_PYTHON") { return configured }
-        for start in [FileManager.default.currentDirectoryPath, URL(fileURLWithPath: #filePath).deletingLastPathComponent().path] {
-            var directory = URL(fileURLWithPath: start)
-            while true {
-                let candidate = directory.appendingPathComponent(".venv/bin/python").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
-    }()
+    static let python: String? = Servers.variable("LAB_PYTHON") ?? RepositoryFiles.executable(".venv/bin/python")
+
+    /// Whether the python imports confluent_kafka (checked once, by a child process).
+    @Sendable static func peerAvailable() async -> Bool {
+        guard let python else { return false }
+        return await ChildProcess.run(python, ["-c", "import confluent_kafka"]) == 0
+    }
 
     /// Produces `count` records with acks=all, then reads them back from the beginning with an
     /// assigned consumer; writes {"delivered", "consumed", "errors"} as JSON to the last argument.
@@ -60,12 +53,10 @@ struct ProxyKafkaPeerTests {
         var errors: [String]
     }
 
-    @Test(.enabled(if: Servers.tansuReachable, "Tansu not reachable at LAB_KAFKA_TANSU_BOOTSTRAP (default 127.0.0.1:19092)"))
+    @Test(.enabled(if: Servers.tansuReachable, "Tansu not reachable at LAB_KAFKA_TANSU_BOOTSTRAP (default 127.0.0.1:19092)"),
+          .enabled("needs .venv/bin/python with confluent-kafka (scripts/setup) or LAB_PYTHON") { await peerAvailable() })
     func confluentKafkaProducerAndConsumerWorkThroughTheProxy() async throws {
-        guard let python = Self.python, await ChildProcess.run(python, ["-c", "import confluent_kafka"]) == 0 else {
-            print("skipped: no .venv/bin/python with confluent-kafka found (run scripts/setup, or set LAB_PYTHON)")
-            return
-        }
+        let python = try #require(Self.python)
         let trace = TraceRecorder()
         let proxy = ProxyServer(trace: try TraceSink(path: nil, observer: { trace.record($0) }))
         try proxy.addKafkaCluster(listenPort: 19520, upstreams: [Route.parseAddress(Servers.tansu)!], brokerPortBase: 19521)

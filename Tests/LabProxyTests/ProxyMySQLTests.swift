@@ -73,11 +73,9 @@ struct ProxyMySQLTests {
         await connection.close()
     }
 
-    @Test func mariadbClientWorksThroughTheProxy() async throws {
-        guard let cli = Servers.which("mariadb") ?? Servers.which("mysql") else {
-            print("skipped: no mariadb/mysql client installed")
-            return
-        }
+    @Test(.enabled(if: Servers.which("mariadb") ?? Servers.which("mysql") != nil, "no mariadb/mysql client installed"))
+    func mariadbClientWorksThroughTheProxy() async throws {
+        let cli = try #require(Servers.which("mariadb") ?? Servers.which("mysql"))
         let fixture = try ProxyFixture(port: 18523, upstream: Servers.mysql, proto: .mysql)
         defer { fixture.stop() }
         let configuration = Self.configuration(port: 18523)

@@ -37,11 +37,9 @@ struct ProxyRESPTests {
         #expect(get.textLine.contains("GET"))
     }
 
-    @Test func redisCliWorksThroughTheProxy() async throws {
-        guard let cli = Servers.which("redis-cli") else {
-            print("skipped: redis-cli not installed")
-            return
-        }
+    @Test(.enabled(if: Servers.which("redis-cli") != nil, "redis-cli not installed"))
+    func redisCliWorksThroughTheProxy() async throws {
+        let cli = try #require(Servers.which("redis-cli"))
         let fixture = try ProxyFixture(port: 18511, upstream: Servers.redis, proto: .resp)
         defer { fixture.stop() }
         let result = await Servers.run(cli, ["-h", "127.0.0.1", "-p", "18511", "PING"])
