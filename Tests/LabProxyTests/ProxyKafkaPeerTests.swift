@@ -28,14 +28,14 @@ struct ProxyKafkaPeerTests {
     def report(err, msg):
         if err is not None: errors.append(str(err))
         else: delivered.append(msg.offset())
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 1, "broker.address.family": "v4",
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 1,
                          "client.id": "lab-proxy-peer-producer"})
     for i in range(count):
         producer.produce(topic, key=b"k%d" % i, value=b"peer-%d" % i, partition=0, on_delivery=report)
     left = producer.flush(20)
     if left: errors.append("%d not delivered" % left)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "lab-proxy-peer", "enable.auto.commit": False,
-                         "broker.address.family": "v4", "client.id": "lab-proxy-peer-consumer"})
+                         "client.id": "lab-proxy-peer-consumer"})
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
     values, deadline = [], time.time() + 20
     while len(values) < count and time.time() < deadline:
