@@ -26,7 +26,7 @@ public struct KafkaAdmin: Sendable {
         timeout: Duration = .seconds(30)
     ) async throws(KafkaClientError) -> CreatedTopic {
         let client = self.client
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)
+        let timeoutMs = timeout.kafkaMilliseconds
         let created: CreatedTopic = try await client.withRetries(refreshing: []) {
             let response: CreateTopicsResponse = try await client.send(to: .controller) { _ in
                 CreateTopicsRequest(
@@ -53,7 +53,7 @@ public struct KafkaAdmin: Sendable {
     public func deleteTopics(_ names: [String], timeout: Duration = .seconds(30)) async throws(KafkaClientError) {
         guard !names.isEmpty else { return }
         let client = self.client
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000)
+        let timeoutMs = timeout.kafkaMilliseconds
         try await client.withRetries(refreshing: []) {
             let response: DeleteTopicsResponse = try await client.send(to: .controller) { version in
                 version >= 6
@@ -261,17 +261,30 @@ public struct KafkaAdmin: Sendable {
     public func coordinator(forGroup group: String) async throws(KafkaClientError) -> Int32 {
         let client = self.client
         return try await client.withRetries(refreshing: []) {
-            let response: FindCoordinatorResponse = try await client.send(to: .anyBroker) { version in
-                version >= 4 ? FindCoordinatorRequest(keyType: 0, coordinatorKeys: [group]) : FindCoordinatorRequest(key: group, keyType: 0)
-            }
-            let (code, node, message): (Int16, Int32, String?) = response.coordinators.first.map { ($0.errorCode, $0.nodeId, $0.errorMessage) }
-                ?? (response.errorCode, response.nodeId, response.errorMessage)
-            guard KafkaErrorCode(code) == .none else {
-                throw KafkaClientError.broker(KafkaErrorCode(code), api: .findCoordinator, broker: nil, topic: nil, partition: nil,
-                                              message: "group \(group)" + (message.map { ": \($0)" } ?? ""))
-            }
-            return node
+            try await Self.findCoordinator(client: client, key: group, keyType: .group)
         }
+    }
+
+    /// What a coordinator is looked up for.
+    public enum CoordinatorKeyType: Int8, Sendable {
+        case group = 0
+        case transaction = 1
+    }
+
+    /// One FindCoordinator for `key` (no retry): the coordinator's node id, or the broker's error.
+    public static func findCoordinator(client: KafkaClient, key: String, keyType: CoordinatorKeyType) async throws(KafkaClientError) -> Int32 {
+        let type = keyType.rawValue
+        let response: FindCoordinatorResponse = try await client.send(to: .anyBroker) { version in
+            version >= 4 ? FindCoordinatorRequest(keyType: type, coordinatorKeys: [key]) : FindCoordinatorRequest(key: key, keyType: type)
+        }
+        let (code, node, message): (Int16, Int32, String?) = response.coordinators.first.map { ($0.errorCode, $0.nodeId, $0.errorMessage) }
+            ?? (response.errorCode, response.nodeId, response.errorMessage)
+        guard KafkaErrorCode(code) == .none else {
+            let subject = keyType == .group ? "group \(key)" : "transactional id \(key)"
+            throw .broker(KafkaErrorCode(code), api: .findCoordinator, broker: nil, topic: nil, partition: nil,
+                          message: subject + (message.map { ": \($0)" } ?? ""))
+        }
+        return node
     }
 
     /// Describes groups, each asked of its coordinator.

@@ -87,8 +87,8 @@ extension KafkaConsumer {
                 throw .invalidConfiguration("cannot encode the subscription: \(error)")
             }
         }
-        let sessionTimeoutMs = Self.milliseconds(configuration.sessionTimeout)
-        let rebalanceTimeoutMs = Self.milliseconds(configuration.maxPollInterval)
+        let sessionTimeoutMs = configuration.sessionTimeout.kafkaMilliseconds
+        let rebalanceTimeoutMs = configuration.maxPollInterval.kafkaMilliseconds
         // JoinGroup waits for every member up to the rebalance timeout.
         let joinTimeout = configuration.maxPollInterval + configuration.requestTimeout
         var memberID = currentMemberID
@@ -253,10 +253,6 @@ extension KafkaConsumer {
         if let code = error.errorCode { return .group(code, api) }
         if error.retryDisposition != .fail { return .group(.coordinatorNotAvailable, "\(api): \(error)") }
         return .client(error)
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int32 {
-        Int32(clamping: duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }
 

@@ -293,25 +293,22 @@ public actor KafkaConsumer {
         return records
     }
 
+    /// End offset − position for a partition whose both are known: the end is the LSO under
+    /// read_committed (once a fetch reported one), else the high watermark.
+    private func lag(of state: PartitionState) -> Int64? {
+        guard let position = state.position else { return nil }
+        let end = configuration.isolation == .readCommitted && state.watermarks.lastStableOffset >= 0
+            ? state.watermarks.lastStableOffset : state.watermarks.highWatermark
+        return end >= 0 ? end - position : nil
+    }
+
     private func updateLag() {
-        var maximum: Int64 = 0
-        for state in partitions.values {
-            guard let position = state.position else { continue }
-            let end = configuration.isolation == .readCommitted && state.watermarks.lastStableOffset >= 0
-                ? state.watermarks.lastStableOffset : state.watermarks.highWatermark
-            if end >= 0 { maximum = max(maximum, end - position) }
-        }
-        lagGauge.record(maximum)
+        lagGauge.record(max(0, maxLag))
     }
 
     /// The largest lag (end offset − position) among the assigned partitions, as the metric reports.
     public var maxLag: Int64 {
-        partitions.values.compactMap { state -> Int64? in
-            guard let position = state.position, state.watermarks.highWatermark >= 0 else { return nil }
-            let end = configuration.isolation == .readCommitted && state.watermarks.lastStableOffset >= 0
-                ? state.watermarks.lastStableOffset : state.watermarks.highWatermark
-            return end - position
-        }.max() ?? 0
+        partitions.values.compactMap(lag(of:)).max() ?? 0
     }
 
     /// Starts a fetch to every leader that has none on the wire, for its fetchable partitions
@@ -364,8 +361,7 @@ public actor KafkaConsumer {
         let byTopic = Dictionary(grouping: positions.keys, by: \.topic)
         return FetchRequest(
             replicaId: -1,
-            maxWaitMs: Int32(clamping: configuration.fetchMaxWait.components.seconds * 1000
-                + configuration.fetchMaxWait.components.attoseconds / 1_000_000_000_000_000),
+            maxWaitMs: configuration.fetchMaxWait.kafkaMilliseconds,
             minBytes: configuration.fetchMinBytes, maxBytes: configuration.fetchMaxBytes,
             isolationLevel: configuration.isolation.rawValue,
             topics: byTopic.keys.sorted().map { topic in

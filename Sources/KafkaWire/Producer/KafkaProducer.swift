@@ -259,7 +259,7 @@ public final class KafkaProducer: Sendable {
     private func initProducerId(bumping: Bool) async {
         let (currentId, currentEpoch) = state.withLock { ($0.accumulator.producerId, $0.accumulator.producerEpoch) }
         let transactionalID = configuration.transactionalID
-        let timeoutMs = Int32(clamping: configuration.transactionTimeout.components.seconds * 1000)
+        let timeoutMs = configuration.transactionTimeout.kafkaMilliseconds
         do {
             let response: InitProducerIdResponse = try await client.withRetries { [client] in
                 let target: KafkaClient.Target = .anyBroker
@@ -397,7 +397,7 @@ public final class KafkaProducer: Sendable {
         guard !sent.isEmpty else { return complete([], [], node: node) }
         let request = ProduceRequest(
             transactionalId: configuration.transactionalID, acks: configuration.acks.rawValue,
-            timeoutMs: Int32(clamping: configuration.requestTimeout.components.seconds * 1000),
+            timeoutMs: configuration.requestTimeout.kafkaMilliseconds,
             topicData: order.map { ProduceRequest.TopicProduceData(name: $0, partitionData: topics[$0]!) })
         let expectsResponse = configuration.acks != .none
         let address = session.address

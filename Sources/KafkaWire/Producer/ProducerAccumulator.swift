@@ -477,13 +477,10 @@ struct ProducerAccumulator {
         return completion
     }
 
+    /// `retry.backoff.ms` doubling up to `retry.backoff.max.ms`, as every client retry here.
     private func backoff(afterAttempt attempt: Int) -> Duration {
-        var delay = configuration.retryBackoff
-        for _ in 1..<max(1, attempt) {
-            delay = delay * 2
-            if delay >= configuration.retryBackoffMax { return configuration.retryBackoffMax }
-        }
-        return min(delay, configuration.retryBackoffMax)
+        KafkaRetryPolicy(initialBackoff: configuration.retryBackoff, maxBackoff: configuration.retryBackoffMax)
+            .backoff(afterAttempt: attempt)
     }
 
     // MARK: Producer id

@@ -42,7 +42,7 @@ extension KafkaProducer {
     /// with the same id. Call once before the first transaction.
     public func initTransactions() async throws(KafkaProducerError) {
         let id = try transactionalID
-        let timeoutMs = Int32(clamping: configuration.transactionTimeout.components.seconds * 1000)
+        let timeoutMs = configuration.transactionTimeout.kafkaMilliseconds
         let response: InitProducerIdResponse = try await coordinatorRequest("InitProducerId") { _ in
             InitProducerIdRequest(transactionalId: id, transactionTimeoutMs: timeoutMs, producerId: -1, producerEpoch: -1)
         } errorCode: { $0.errorCode }
@@ -142,7 +142,7 @@ extension KafkaProducer {
         // A sequence gap left by a failed batch: continue under a new epoch (KIP-360).
         if state.withLock({ $0.accumulator.epochBumpNeeded }) {
             let id = try transactionalID
-            let timeoutMs = Int32(clamping: configuration.transactionTimeout.components.seconds * 1000)
+            let timeoutMs = configuration.transactionTimeout.kafkaMilliseconds
             let (producerId, epoch) = state.withLock { ($0.accumulator.producerId, $0.accumulator.producerEpoch) }
             let response: InitProducerIdResponse = try await coordinatorRequest("InitProducerId") { version in
                 InitProducerIdRequest(transactionalId: id, transactionTimeoutMs: timeoutMs,
@@ -236,7 +236,7 @@ extension KafkaProducer {
                 node = cached
             } else {
                 do {
-                    node = try await findTransactionCoordinator(id)
+                    node = try await KafkaAdmin.findCoordinator(client: client, key: id, keyType: .transaction)
                 } catch {
                     lastFailure = "FindCoordinator: \(error)"
                     if error.retryDisposition == .fail { throw .client(error) }
@@ -272,16 +272,5 @@ extension KafkaProducer {
             }
         }
         throw .transactionAborted("\(api) did not succeed within \(configuration.requestTimeout): \(lastFailure)")
-    }
-
-    private func findTransactionCoordinator(_ id: String) async throws(KafkaClientError) -> Int32 {
-        let response: FindCoordinatorResponse = try await client.send(to: .anyBroker) { version in
-            version >= 4 ? FindCoordinatorRequest(keyType: 1, coordinatorKeys: [id]) : FindCoordinatorRequest(key: id, keyType: 1)
-        }
-        let (code, node): (Int16, Int32) = response.coordinators.first.map { ($0.errorCode, $0.nodeId) } ?? (response.errorCode, response.nodeId)
-        guard KafkaErrorCode(code) == .none else {
-            throw .broker(KafkaErrorCode(code), api: .findCoordinator, broker: nil, topic: nil, partition: nil, message: "transactional id \(id)")
-        }
-        return node
     }
 }
