@@ -11,6 +11,12 @@ let package = Package(
         .library(name: "MySQLWire", targets: ["MySQLWire"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
         .library(name: "LabProxy", targets: ["LabProxy"]),
+        // The lab's services (each also runnable as `lab service NAME`) and the experiment harness.
+        .library(
+            name: "Services",
+            targets: ["ServiceKit", "CommandService", "OutboxRelay", "ConsumerService", "QueryService", "ReplayWorker",
+                      "ExperimentReport", "ExperimentHarness"]
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // OpenSSL for TLS and digests; thin inline shims for its function-like macros.
@@ -60,10 +68,40 @@ let package = Package(
         ),
         // The tracing and fault-injection proxy (`lab proxy`).
         .target(name: "LabProxy", dependencies: ["WireCore", "RESP", "MySQLWire", "KafkaWire"]),
+        // Services: what every service shares (HTTP with /health and /metrics, failpoints,
+        // migrations, the MySQL pool, topics, event formats, a small HTTP client).
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "WireCore", "RESP", "MySQLWire", "KafkaWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Services/ServiceKit",
+            resources: [.copy("Schema/migrations")]
+        ),
+        .target(name: "CommandService", dependencies: ["ServiceKit"], path: "Sources/Services/CommandService"),
+        .target(name: "OutboxRelay", dependencies: ["ServiceKit"], path: "Sources/Services/OutboxRelay"),
+        .target(name: "ConsumerService", dependencies: ["ServiceKit"], path: "Sources/Services/ConsumerService"),
+        .target(name: "QueryService", dependencies: ["ServiceKit"], path: "Sources/Services/QueryService"),
+        .target(name: "ReplayWorker", dependencies: ["ServiceKit"], path: "Sources/Services/ReplayWorker"),
+        // Reports of experiment runs: history, metric series, SVG plots, report.md. No I/O but files.
+        .target(name: "ExperimentReport", path: "Sources/Services/ExperimentReport"),
+        // Runs experiments: starts servers' clients and service processes, drives load, injects
+        // faults, reads everything back, checks invariants.
+        .target(
+            name: "ExperimentHarness",
+            dependencies: ["ServiceKit", "ExperimentReport", "LabProxy"],
+            path: "Sources/Services/ExperimentHarness"
+        ),
         .executableTarget(
             name: "Lab",
             dependencies: [
                 "WireCore", "RESP", "MySQLWire", "KafkaWire", "LabProxy",
+                "ServiceKit", "CommandService", "OutboxRelay", "ConsumerService", "QueryService", "ReplayWorker",
+                "ExperimentHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,6 +141,17 @@ let package = Package(
         .testTarget(
             name: "MySQLIntegrationTests",
             dependencies: ["MySQLWire", "WireCore", "LabTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")]
+        ),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: ["ServiceKit", "ConsumerService", "QueryService", "ExperimentReport", "ExperimentHarness"]
+        ),
+        .testTarget(
+            name: "ServicesIntegrationTests",
+            dependencies: [
+                "ServiceKit", "CommandService", "OutboxRelay", "ConsumerService", "QueryService", "ReplayWorker",
+                "LabTestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -69,11 +69,13 @@ mariadb_init_datadir() {
 
 mariadb_provision() {
     local sql ed=0
-    sql="CREATE DATABASE IF NOT EXISTS lab;"
+    # lab: tests; lab_exp: the experiments (the harness empties its tables at each run).
+    sql="CREATE DATABASE IF NOT EXISTS lab; CREATE DATABASE IF NOT EXISTS lab_exp;"
     local host
     for host in "%" "127.0.0.1" "localhost"; do
         sql+="CREATE USER IF NOT EXISTS 'lab'@'$host' IDENTIFIED VIA mysql_native_password USING PASSWORD('lab');"
         sql+="GRANT ALL PRIVILEGES ON lab.* TO 'lab'@'$host';"
+        sql+="GRANT ALL PRIVILEGES ON lab_exp.* TO 'lab'@'$host';"
         sql+="GRANT PROCESS ON *.* TO 'lab'@'$host';"
     done
     mariadb_root_sql "$sql" || die "mariadb: provisioning database/users failed"
@@ -196,6 +198,7 @@ mariadb_status() {
 
 mariadb_env() {
     echo "LAB_MYSQL_URL=mysql://lab:lab@$LAB_HOST:$MARIADB_PORT/lab"
+    echo "LAB_MYSQL_EXP_URL=mysql://lab:lab@$LAB_HOST:$MARIADB_PORT/lab_exp"
     echo "LAB_MYSQL_TLS_CA=$TLS_DIR/ca.crt"
     if [[ $(mariadb_root_sql "SELECT COUNT(*) FROM mysql.user WHERE user='lab_ed25519'" 2>/dev/null) -ge 1 ]]; then
         echo "LAB_MYSQL_ED25519_URL=mysql://lab_ed25519:lab@$LAB_HOST:$MARIADB_PORT/lab"
