@@ -11,14 +11,17 @@ public struct JSONLogHandler: LogHandler {
     public let service: String
 
     private static let output = Mutex(())
+    private static let bootstrapped = Mutex(false)
 
     public init(label: String, service: String) {
         self.label = label
         self.service = service
     }
 
-    /// Makes every `Logger` of the process log JSON lines for `service` (once per process).
+    /// Makes every `Logger` of the process log JSON lines for `service`. Only the first call of
+    /// a process counts (swift-log allows one bootstrap).
     public static func bootstrap(service: String, level: Logger.Level = .info) {
+        guard bootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
         LoggingSystem.bootstrap { label in
             var handler = JSONLogHandler(label: label, service: service)
             handler.logLevel = level
