@@ -257,6 +257,40 @@ public struct KafkaAdmin: Sendable {
         public var members: [GroupMember]
     }
 
+    /// Every offset the group committed (OffsetFetch for all topics, v2+), asked of its coordinator.
+    public func committedOffsets(group: String) async throws(KafkaClientError) -> [TopicPartition: Int64] {
+        let client = self.client
+        let coordinator = try await coordinator(forGroup: group)
+        return try await client.withRetries(refreshing: []) {
+            let response: OffsetFetchResponse = try await client.send(to: .node(coordinator), versions: 2...Int16.max) { version in
+                version >= 8
+                    ? OffsetFetchRequest(groups: [.init(groupId: group, topics: nil)])
+                    : OffsetFetchRequest(groupId: group, topics: nil)
+            }
+            var offsets: [TopicPartition: Int64] = [:]
+            var failure = KafkaErrorCode(response.errorCode)
+            if let groupResponse = response.groups.first {
+                failure = KafkaErrorCode(groupResponse.errorCode)
+                for topic in groupResponse.topics {
+                    for partition in topic.partitions where partition.committedOffset >= 0 {
+                        offsets[TopicPartition(topic.name, partition.partitionIndex)] = partition.committedOffset
+                    }
+                }
+            } else {
+                for topic in response.topics {
+                    for partition in topic.partitions where partition.committedOffset >= 0 {
+                        offsets[TopicPartition(topic.name, partition.partitionIndex)] = partition.committedOffset
+                    }
+                }
+            }
+            guard failure == .none else {
+                throw KafkaClientError.broker(failure, api: .offsetFetch, broker: "node \(coordinator)", topic: nil, partition: nil,
+                                              message: "group \(group)")
+            }
+            return offsets
+        }
+    }
+
     /// The group's coordinator node id (FindCoordinator, key type 0).
     public func coordinator(forGroup group: String) async throws(KafkaClientError) -> Int32 {
         let client = self.client

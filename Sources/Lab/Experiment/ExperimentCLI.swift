@@ -1,7 +1,61 @@
 import ArgumentParser
+import ExperimentHarness
+import Foundation
 
-// Placeholder until the harness exists.
+/// `lab exp list|run`: the experiment harness (scripts/exp wraps it with setup, servers and build).
 struct ExperimentCLI: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "exp", abstract: "(not built yet)")
-    func run() async throws { throw ValidationError("exp is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "exp",
+        abstract: "List and run the lab's experiments (reports under reports/<ID>/<timestamp>/).",
+        discussion: "Expects the lab servers running (scripts/infra up) and their environment (source .infra/env); scripts/exp does both.",
+        subcommands: [List.self, Run.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The experiments this harness runs.")
+
+        func run() {
+            for experiment in ExperimentCatalog.all {
+                print("\(experiment.id)\t\(experiment.kind)\t\(experiment.title)")
+            }
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run experiments; exits 1 if any invariant fails.",
+            discussion: "Each run starts the services it needs as child processes, drives load, injects its faults, reads everything back and checks its invariants.")
+
+        @Argument(help: "Experiment ids (E-001 …), or none with --all.")
+        var ids: [String] = []
+
+        @Flag(help: "Every experiment of the catalog, in order.")
+        var all = false
+
+        @Flag(help: "Smaller sizes, same invariants (what CI runs).")
+        var quick = false
+
+        @Option(help: "Kafka: tansu (default), mock, or a bootstrap list host:port,… (e.g. a real Kafka cluster). Default: $LAB_KAFKA_BOOTSTRAP if set, else tansu.")
+        var kafka: String?
+
+        @Option(help: "Where reports go.")
+        var reports = "reports"
+
+        func validate() throws {
+            if all != ids.isEmpty { throw ValidationError("name experiment ids or give --all (not both)") }
+            for id in ids where ExperimentCatalog.find(id) == nil {
+                throw ValidationError("unknown experiment \(id); `lab exp list` shows them")
+            }
+        }
+
+        func run() async throws {
+            let experiments = all ? ExperimentCatalog.all : ids.compactMap(ExperimentCatalog.find)
+            let configuration = try HarnessConfiguration.fromEnvironment(quick: quick, kafka: kafka, reportRoot: reports)
+            let outcomes = await ExperimentRunner.run(experiments, configuration: configuration)
+            let failed = outcomes.filter { !$0.passed }
+            // The closing line, in the form CI tools read.
+            print("experiments: \(outcomes.count - failed.count) passed, \(failed.count) failed")
+            if !failed.isEmpty { throw ExitCode(1) }
+        }
+    }
 }

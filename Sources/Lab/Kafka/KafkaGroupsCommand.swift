@@ -59,7 +59,7 @@ struct KafkaGroupsCommand: AsyncParsableCommand {
             let instance = member.groupInstanceID.map { " instance=\($0)" } ?? ""
             text += "  \(member.memberID) client=\(member.clientID) host=\(member.clientHost)\(instance) partitions=\(Self.partitionList(assigned))\(note)\n"
         }
-        let committed = try await Self.committedOffsets(group: group, client: client)
+        let committed = try await KafkaAdmin(client: client).committedOffsets(group: group)
         let known = Set(committed.keys).union(owners.keys)
         text += "topic\tpartition\tcommitted\tlog-end\tlag\tmember\n"
         var logEnds: [String: [Int32: Int64]] = [:]
@@ -83,39 +83,6 @@ struct KafkaGroupsCommand: AsyncParsableCommand {
 
     static func partitionList(_ partitions: [TopicPartition]) -> String {
         partitions.isEmpty ? "-" : partitions.map { "\($0.topic)-\($0.partition)" }.joined(separator: ",")
-    }
-
-    /// Every offset the group committed (OffsetFetch for all topics, v2+), asked of its coordinator.
-    static func committedOffsets(group: String, client: KafkaClient) async throws -> [TopicPartition: Int64] {
-        let coordinator = try await KafkaAdmin(client: client).coordinator(forGroup: group)
-        return try await client.withRetries(refreshing: []) {
-            let response: OffsetFetchResponse = try await client.send(to: .node(coordinator), versions: 2...Int16.max) { version in
-                version >= 8
-                    ? OffsetFetchRequest(groups: [.init(groupId: group, topics: nil)])
-                    : OffsetFetchRequest(groupId: group, topics: nil)
-            }
-            var offsets: [TopicPartition: Int64] = [:]
-            var failure = KafkaErrorCode(response.errorCode)
-            if let groupResponse = response.groups.first {
-                failure = KafkaErrorCode(groupResponse.errorCode)
-                for topic in groupResponse.topics {
-                    for partition in topic.partitions where partition.committedOffset >= 0 {
-                        offsets[TopicPartition(topic.name, partition.partitionIndex)] = partition.committedOffset
-                    }
-                }
-            } else {
-                for topic in response.topics {
-                    for partition in topic.partitions where partition.committedOffset >= 0 {
-                        offsets[TopicPartition(topic.name, partition.partitionIndex)] = partition.committedOffset
-                    }
-                }
-            }
-            guard failure == .none else {
-                throw KafkaClientError.broker(failure, api: .offsetFetch, broker: "node \(coordinator)", topic: nil, partition: nil,
-                                              message: "group \(group)")
-            }
-            return offsets
-        }
     }
 
     func run() async throws {
