@@ -25,7 +25,7 @@ public struct ReportWriter: Sendable {
     public static let metricsFileName = "metrics.csv"
     public static let reportFileName = "report.md"
 
-    /// The folder that holds (or will hold) `reports/`.
+    /// The reports folder: runs go to `<root>/<ID>/<timestamp>/`.
     public let root: URL
 
     public init(root: URL) {
@@ -42,10 +42,10 @@ public struct ReportWriter: Sendable {
             + two(parts.hour) + two(parts.minute) + two(parts.second)
     }
 
-    /// Creates `reports/<ID>/<timestamp>/` (with `-2`, `-3`, … appended when a run of the
+    /// Creates `<root>/<ID>/<timestamp>/` (with `-2`, `-3`, … appended when a run of the
     /// same experiment started in the same second) and returns it.
     public func createRunDirectory(experimentID: String, startedAt: Date = Date()) throws -> URL {
-        let experimentFolder = root.appendingPathComponent("reports").appendingPathComponent(Self.safeName(experimentID))
+        let experimentFolder = root.appendingPathComponent(Self.safeName(experimentID))
         try FileManager.default.createDirectory(at: experimentFolder, withIntermediateDirectories: true)
         let base = Self.folderName(for: startedAt)
         for attempt in 1...1000 {

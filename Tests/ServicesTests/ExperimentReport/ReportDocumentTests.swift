@@ -111,7 +111,7 @@ struct ExperimentReportWriterTests {
     func writerLayout() throws {
         let root = try Self.temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        let writer = ReportWriter(root: root)
+        let writer = ReportWriter(root: root.appendingPathComponent("reports"))
         let started = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14 22:13:20 UTC
         let directory = try writer.createRunDirectory(experimentID: "E-008", startedAt: started)
         #expect(directory.path.hasSuffix("/reports/E-008/20231114-221320"))

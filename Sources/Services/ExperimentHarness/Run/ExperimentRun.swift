@@ -142,11 +142,14 @@ public final class ExperimentRun: Sendable {
 
     // MARK: Services
 
-    /// Starts `lab service <arguments…>` and waits until it is healthy.
+    /// Starts `lab service <arguments…>` and waits until it is healthy. A service armed with a
+    /// crash failpoint may die before it reports healthy (it had work waiting): that is the
+    /// fault the experiment wants, so then the dead process is returned, not an error.
     @discardableResult
     public func startService(
         _ name: String, port: Int, _ arguments: [String], environment: [String: String] = [:], waitHealthy: Bool = true
     ) async throws -> ServiceProcess {
+        let crashArmed = environment["LAB_FAILPOINTS"]?.contains("=crash") ?? false
         let index = state.withLock { state -> Int in
             state.serviceStarts[name, default: 0] += 1
             return state.serviceStarts[name]!
@@ -162,7 +165,13 @@ public final class ExperimentRun: Sendable {
         state.withLock { $0.services.append(process) }
         record("harness", "start \(name)", .ok, value: "pid \(process.pid)" + (env["LAB_FAILPOINTS"]!.isEmpty ? "" : ", failpoints \(env["LAB_FAILPOINTS"]!)"))
         say("started \(name) (pid \(process.pid), port \(port))" + (env["LAB_FAILPOINTS"]!.isEmpty ? "" : " failpoints: \(env["LAB_FAILPOINTS"]!)"))
-        if waitHealthy { try await process.waitHealthy() }
+        if waitHealthy {
+            do {
+                try await process.waitHealthy()
+            } catch where crashArmed && !process.isRunning {
+                say("\(name) died before it was healthy (its crash failpoint fired at once)")
+            }
+        }
         return process
     }
 
