@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExperimentHarness
 import Foundation
+import ServiceKit
 
 /// `lab exp list|run`: the experiment harness (scripts/exp wraps it with setup, servers and build).
 struct ExperimentCLI: AsyncParsableCommand {
@@ -8,7 +9,7 @@ struct ExperimentCLI: AsyncParsableCommand {
         commandName: "exp",
         abstract: "List and run the lab's experiments (reports under reports/<ID>/<timestamp>/).",
         discussion: "Expects the lab servers running (scripts/infra up) and their environment (source .infra/env); scripts/exp does both.",
-        subcommands: [List.self, Run.self]
+        subcommands: [List.self, Run.self, Inspect.self]
     )
 
     struct List: ParsableCommand {
@@ -18,6 +19,35 @@ struct ExperimentCLI: AsyncParsableCommand {
             for experiment in ExperimentCatalog.all {
                 print("\(experiment.id)\t\(experiment.kind)\t\(experiment.title)")
             }
+        }
+    }
+
+    /// What the harness reads back from a topic, as it reads it (for looking into a report's figures).
+    struct Inspect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a topic as the harness reads it back: high watermarks per partition, records, and a group's lag.")
+
+        @Argument(help: "Topic.")
+        var topic: String
+
+        @Option(help: "Consumer group whose committed offsets and lag to show.")
+        var group: String?
+
+        @Option(help: "Kafka bootstrap (default: $LAB_KAFKA_BOOTSTRAP, else $LAB_KAFKA_TANSU_BOOTSTRAP).")
+        var bootstrap: String?
+
+        func run() async throws {
+            let inspector = try TopicInspector(bootstrap: bootstrap ?? ServiceEnvironment().kafkaBootstrap)
+            let marks = try await inspector.highWatermarks(topic)
+            for (partition, mark) in marks.sorted(by: { $0.key < $1.key }) { print("partition \(partition)\thigh watermark \(mark)") }
+            let records = try await inspector.readAll(topic)
+            print("records read back: \(records.count), distinct event ids: \(Set(records.compactMap(\.eventID)).count)")
+            if let group {
+                let committed = try await inspector.committed(group: group)
+                for (tp, offset) in committed.sorted(by: { $0.key < $1.key }) { print("committed \(tp.topic)/\(tp.partition) \(offset)") }
+                print("lag \(try await inspector.lag(group: group, topics: [topic]))")
+            }
+            await inspector.close()
         }
     }
 

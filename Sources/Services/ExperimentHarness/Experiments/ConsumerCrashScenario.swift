@@ -87,7 +87,7 @@ public struct E003NoProcessedEvent: Experiment {
 
     public func run(_ run: ExperimentRun) async throws {
         let events = run.quick ? 200 : 2000
-        let failpoint = "consumer.after_effect_before_commit=crash,after=1,times=1"
+        let failpoint = "consumer.after_effect_before_commit=crash,after=\(events * 3 / 8),times=1"
         run.setting("events per variant", events)
         run.setting("failpoint", failpoint)
         let naive = try await ConsumerCrashScenario(run: run, name: "naive", mode: "naive", failpoint: failpoint, events: events).execute()

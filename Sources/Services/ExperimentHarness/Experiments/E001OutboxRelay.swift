@@ -19,6 +19,21 @@ public struct E001OutboxRelay: Experiment {
 
     public init() {}
 
+    /// Arms the relay's crash through its admin endpoint, as an operator would at run time.
+    static func armRelayCrash(_ run: ExperimentRun) async {
+        let admin = HTTPClient(port: LabServices.relayPort)
+        defer { admin.close() }
+        let path = "/failpoints/relay.after_publish_before_mark?spec=crash,times=1"
+        run.record("harness", "arm failpoint", .invoke, key: path)
+        do {
+            let response = try await admin.request("PUT", path)
+            run.record("harness", "arm failpoint", response.status == 200 ? .ok : .fail, key: path, value: response.text)
+            run.say("armed relay.after_publish_before_mark=crash (HTTP \(response.status))")
+        } catch {
+            run.record("harness", "arm failpoint", .fail, key: path, error: "\(error)")
+        }
+    }
+
     public func run(_ run: ExperimentRun) async throws {
         let accounts = run.quick ? 12 : 50
         let deposits = run.quick ? 300 : 3000
@@ -28,12 +43,14 @@ public struct E001OutboxRelay: Experiment {
         run.setting("deposits", deposits)
         run.setting("accounts", accounts)
         run.setting("topic", topic)
-        run.setting("relay failpoint", "relay.after_publish_before_mark=crash,after=3,times=1")
+        let rate: Double = run.quick ? 60 : 150
+        run.setting("load", "\(Int(rate)) deposits/s, 8 concurrent clients; readers GET every ~10 ms")
+        run.setting("relay failpoint", "relay.after_publish_before_mark=crash,times=1, armed at run time (PUT /failpoints) a third into the load")
         let readback = Readback(run)
 
         run.phase("start services")
         try await LabServices.command(run, accountTopic: topic)
-        var relay = try await LabServices.relay(run, topic: topic, failpoints: "relay.after_publish_before_mark=crash,after=3,times=1")
+        var relay = try await LabServices.relay(run, topic: topic)
         var consumer = LabServices.ConsumerSettings(handler: "account", topic: topic, group: group)
         consumer.cacheInvalidation = "versioned"
         try await LabServices.consumer(run, consumer)
@@ -56,8 +73,14 @@ public struct E001OutboxRelay: Experiment {
             var reads = 0
             while !Task.isCancelled {
                 let account = "\(prefix)\(Int.random(in: 0..<accounts))"
-                let outcome = await LoadDriver.http(query, "GET", "/accounts/\(account)", json: nil)
-                if case .unknown = outcome { run.count("reads unknown") }
+                run.record("reader", "read", .invoke, key: account)
+                do {
+                    let response = try await query.get("/accounts/\(account)")
+                    let served = response.status == 200 ? "\(response.header("X-Cache") ?? "?") \(response.text)" : "HTTP \(response.status)"
+                    run.record("reader", "read", response.status == 200 || response.status == 404 ? .ok : .fail, key: account, value: served)
+                } catch {
+                    run.record("reader", "read", .unknown, key: account, error: "\(error)")
+                }
                 reads += 1
                 try? await Task.sleep(for: .milliseconds(10))
             }
@@ -69,7 +92,9 @@ public struct E001OutboxRelay: Experiment {
                 try await LabServices.relay(run, topic: topic)
             }
         }
-        let totals = await LoadDriver.run(run, process: "client", op: "deposit", count: deposits, concurrency: 8) { index in
+        let armAt = deposits / 3
+        let totals = await LoadDriver.run(run, process: "client", op: "deposit", count: deposits, concurrency: 8, ratePerSecond: rate) { index in
+            if index == armAt { await Self.armRelayCrash(run) }
             let account = "\(prefix)\(index % accounts)"
             let amount = 100 + index % 900
             return (account, await LoadDriver.http(command, "POST", "/accounts/\(account)/deposits", json: "{\"amountCents\": \(amount)}"))

@@ -48,7 +48,8 @@ public struct E002DirectProduce: Experiment {
         }
         run.phase("\(variant.name): load")
         let client = HTTPClient(port: LabServices.commandPort)
-        let totals = await LoadDriver.run(run, process: "client-\(variant.name)", op: "deposit", count: deposits, concurrency: 4) { index in
+        let totals = await LoadDriver.run(run, process: "client-\(variant.name)", op: "deposit", count: deposits, concurrency: 4,
+                                          ratePerSecond: run.quick ? 100 : 200) { index in
             let account = "\(prefix)\(index % 10)"
             var outcome = await LoadDriver.http(client, "POST", "/accounts/\(account)/deposits", json: "{\"amountCents\": 100}")
             // While the service is down the request is refused (nothing happened); try again shortly.

@@ -22,7 +22,7 @@ public struct TopicInspector: Sendable {
         let partitions = try await partitionsByLeader(topic)
         var marks: [Int32: Int64] = [:]
         for (leader, indexes) in partitions {
-            let response = try await fetch(topic, leader: leader, offsets: indexes.map { ($0, 0) }, maxBytes: 1)
+            let response = try await fetch(topic, leader: leader, offsets: indexes.map { ($0, 0) }, maxBytes: 1 << 16)
             for data in response where indexes.contains(data.partitionIndex) {
                 marks[data.partitionIndex] = data.highWatermark
             }
@@ -99,7 +99,7 @@ public struct TopicInspector: Sendable {
     ) async throws -> [FetchResponse.PartitionData] {
         // v4…12 name the topic (v13+ want its id); v4 is the first with per-partition watermarks.
         let response: FetchResponse = try await client.send(to: .node(leader), versions: 4...12) { _ in
-            FetchRequest(maxWaitMs: 0, minBytes: 0, maxBytes: max(maxBytes, 1), isolationLevel: 0, topics: [
+            FetchRequest(maxWaitMs: 50, minBytes: 1, maxBytes: max(maxBytes, 1), isolationLevel: 0, topics: [
                 .init(topic: topic, partitions: offsets.map { .init(partition: $0.0, fetchOffset: $0.1, partitionMaxBytes: maxBytes) }),
             ])
         }

@@ -19,6 +19,7 @@ final class LoadState: Sendable {
 /// Runs a bounded number of operations with bounded concurrency, recording each one's
 /// invoke and completion in the run's history, and printing progress as it goes.
 public enum LoadDriver {
+    /// Completed operations so far (for a load that reacts to its own progress).
     public struct Totals: Sendable, CustomStringConvertible {
         public var ok = 0
         public var fail = 0
@@ -27,14 +28,16 @@ public enum LoadDriver {
         public var description: String { "ok \(ok), fail \(fail), unknown \(unknown)" }
     }
 
-    /// Runs `operation(i)` for i in 0..<count on `concurrency` workers. `status` adds to the
-    /// progress line (e.g. the pool gauges).
+    /// Runs `operation(i)` for i in 0..<count on `concurrency` workers, at most `ratePerSecond`
+    /// operations started per second when given (a steady load rather than a burst). `status`
+    /// adds to the progress line (e.g. the pool gauges).
     public static func run(
-        _ run: ExperimentRun, process: String, op: String, count: Int, concurrency: Int,
+        _ run: ExperimentRun, process: String, op: String, count: Int, concurrency: Int, ratePerSecond: Double? = nil,
         status: (@Sendable () -> String)? = nil,
         _ operation: @escaping @Sendable (Int) async -> (key: String?, outcome: OperationOutcome)
     ) async -> Totals {
         let state = LoadState()
+        let start = ContinuousClock.now
         let progress = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(2))
@@ -50,6 +53,9 @@ public enum LoadDriver {
                     while true {
                         let index = state.next.wrappingAdd(1, ordering: .relaxed).oldValue
                         guard index < count else { return }
+                        if let ratePerSecond, ratePerSecond > 0 {
+                            try? await Task.sleep(until: start + .milliseconds(Int64(Double(index) * 1000 / ratePerSecond)))
+                        }
                         run.record(name, op, .invoke, key: "\(index)")
                         let (key, outcome) = await operation(index)
                         switch outcome {

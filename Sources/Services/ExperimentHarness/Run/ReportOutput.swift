@@ -14,7 +14,7 @@ enum ReportOutput {
             return closed
         }
         var document = ReportDocument(
-            title: "\(run.experiment.id) \(run.experiment.kind) \(run.experiment.title)", experimentID: run.experiment.id,
+            title: "\(run.experiment.kind) \(run.experiment.title)", experimentID: run.experiment.id,
             description: run.experiment.summary, startedAt: run.startedAt, finishedAt: Date(),
             invariants: snapshot.invariants, figures: snapshot.figures.map { ReportField($0.0, $0.1) }, faults: faults,
             configuration: snapshot.configuration.map { ReportField($0.0, $0.1) }, notes: snapshot.notes)
