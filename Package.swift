@@ -42,6 +42,9 @@ let package = Package(
         .systemLibrary(name: "CSnappy", path: "Sources/CCompression/CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Linux system interfaces (epoll, eventfd) that the Glibc module leaves out.
         .target(name: "CWireSystem"),
+        // Starting child processes (posix_spawn) and waiting for them off the cooperative pool:
+        // the experiment harness's services and the tests' helper programs.
+        .target(name: "ProcessSupport"),
         .target(name: "WireCore", dependencies: ["COpenSSL", "CWireSystem"]),
         .target(
             name: "RESP",
@@ -93,7 +96,7 @@ let package = Package(
         // faults, reads everything back, checks invariants.
         .target(
             name: "ExperimentHarness",
-            dependencies: ["ServiceKit", "ExperimentReport", "LabProxy"],
+            dependencies: ["ServiceKit", "ExperimentReport", "LabProxy", "ProcessSupport"],
             path: "Sources/Services/ExperimentHarness"
         ),
         .executableTarget(
@@ -106,7 +109,7 @@ let package = Package(
             ]
         ),
         // Helpers shared by the integration test targets.
-        .target(name: "LabTestSupport", path: "Tests/LabTestSupport"),
+        .target(name: "LabTestSupport", dependencies: ["ProcessSupport"], path: "Tests/LabTestSupport"),
         .testTarget(
             name: "WireCoreTests",
             dependencies: ["WireCore", "LabTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]

@@ -93,12 +93,21 @@ public final class ConsumerEngine: Sendable {
 
     // MARK: Processing a batch
 
-    /// Processes `records` in lanes and returns the positions that finished: applied,
-    /// skipped as duplicates, or failed and acknowledged on their retry/dead-letter topic.
+    /// Processes `records` on `workers` concurrent workers, each taking the next key group
+    /// when it is free, and returns the positions that finished: applied, skipped as
+    /// duplicates, or failed and acknowledged on their retry/dead-letter topic.
     func process(_ records: [ConsumerRecord], waitsForBackoff: Bool, stop: StopSignal) async -> Set<RecordPosition> {
-        await withTaskGroup(of: [RecordPosition].self) { group in
-            for lane in ConsumerLanes.split(records, workers: options.workers) {
-                group.addTask { await self.runLane(lane, waitsForBackoff: waitsForBackoff, stop: stop) }
+        let groups = ConsumerLanes.keyGroups(records)
+        let queue = KeyGroupQueue(groups)
+        return await withTaskGroup(of: [RecordPosition].self) { group in
+            for _ in 0..<min(max(1, options.workers), groups.count) {
+                group.addTask {
+                    var finished: [RecordPosition] = []
+                    while let keyGroup = queue.take() {
+                        finished += await self.runLane(keyGroup, waitsForBackoff: waitsForBackoff, stop: stop)
+                    }
+                    return finished
+                }
             }
             var finished = Set<RecordPosition>()
             for await positions in group { finished.formUnion(positions) }
@@ -106,8 +115,8 @@ public final class ConsumerEngine: Sendable {
         }
     }
 
-    /// One lane, in order. It stops at the first record that cannot be finished (the rest of
-    /// its keys must not overtake it) and when the service stops.
+    /// One key's records, in order. It stops at the first record that cannot be finished (the
+    /// rest of that key must not overtake it) and when the service stops.
     private func runLane(_ lane: [ConsumerRecord], waitsForBackoff: Bool, stop: StopSignal) async -> [RecordPosition] {
         var finished: [RecordPosition] = []
         for record in lane {

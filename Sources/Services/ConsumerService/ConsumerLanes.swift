@@ -1,26 +1,45 @@
 import KafkaWire
+import Synchronization
 
-/// How a poll batch is shared among workers: records with the same key go to the same lane
-/// and keep their batch order there, so per-key order (what Kafka promises per partition
-/// for a key) survives the concurrency; different keys proceed in parallel.
+/// How a poll batch is shared among workers: records with the same key form one group that
+/// one worker processes in batch order, so per-key order (what Kafka promises per partition
+/// for a key) survives the concurrency. Workers take the next waiting group when they are
+/// free, rather than owning a fixed share of the batch: one slow record (a connection held
+/// for seconds) then delays only its own key, not a fixed slice of the batch behind it.
 public enum ConsumerLanes {
-    /// The batch split into at most `workers` non-empty lanes, each in batch order.
-    public static func split(_ records: [ConsumerRecord], workers: Int) -> [[ConsumerRecord]] {
-        let count = max(1, workers)
-        var lanes = [[ConsumerRecord]](repeating: [], count: count)
-        for record in records { lanes[lane(of: record, workers: count)].append(record) }
-        return lanes.filter { !$0.isEmpty }
+    /// The batch as key groups, in order of each key's first record; each group in batch
+    /// order. Keyless records group by partition, which keeps a partition's keyless records
+    /// in order.
+    public static func keyGroups(_ records: [ConsumerRecord]) -> [[ConsumerRecord]] {
+        var index: [GroupKey: Int] = [:]
+        var groups: [[ConsumerRecord]] = []
+        for record in records {
+            let key = record.key.map(GroupKey.key) ?? .partition(record.topicPartition)
+            if let existing = index[key] {
+                groups[existing].append(record)
+            } else {
+                index[key] = groups.count
+                groups.append([record])
+            }
+        }
+        return groups
     }
 
-    /// FNV-1a of the key (stable across processes, unlike `Hasher`); a keyless record goes by
-    /// its partition, which keeps a partition's keyless records in order.
-    public static func lane(of record: ConsumerRecord, workers: Int) -> Int {
-        guard let key = record.key else { return Int(UInt32(bitPattern: record.partition) % UInt32(max(1, workers))) }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return Int(hash % UInt64(max(1, workers)))
+    enum GroupKey: Hashable {
+        case key([UInt8])
+        case partition(TopicPartition)
+    }
+}
+
+/// Hands out a batch's key groups to whichever worker asks next.
+final class KeyGroupQueue: Sendable {
+    private let groups: [[ConsumerRecord]]
+    private let next = Atomic<Int>(0)
+
+    init(_ groups: [[ConsumerRecord]]) { self.groups = groups }
+
+    func take() -> [ConsumerRecord]? {
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return index < groups.count ? groups[index] : nil
     }
 }

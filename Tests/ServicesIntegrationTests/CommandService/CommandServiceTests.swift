@@ -8,7 +8,7 @@ import Testing
 /// its HTTP endpoints answer and what they leave in the database and on the topics.
 @Suite(
     .serialized,
-    .enabled(if: OutboxTestKit.serversReachable, OutboxTestKit.skipReason),
+    .enabled(if: ServicesTestKit.mysqlAndKafka.reachable, ServicesTestKit.mysqlAndKafka.skipReason),
     .enabled(if: ServiceProcess.labPath != nil, ServiceProcess.missingLabReason)
 )
 struct CommandServiceTests {
@@ -20,14 +20,13 @@ struct CommandServiceTests {
 
     /// The service on a free port with topics of its own.
     func startService(mode: String = "outbox", environment: [String: String] = [:]) async throws -> Started {
-        let suffix = OutboxTestKit.uniqueSuffix()
-        let accountTopic = "cmdtest-accounts-\(suffix)"
-        let scenarioTopic = "cmdtest-scenario-\(suffix)"
+        let accountTopic = ServicesTestKit.unique("cmdtest-accounts")
+        let scenarioTopic = ServicesTestKit.unique("cmdtest-scenario")
         let service = try await ServiceProcess.start(
             arguments: [
                 "service", "command", "--mode", mode, "--account-topic", accountTopic, "--scenario-topic", scenarioTopic,
-                "--topic-partitions", "3", "--mysql-url", OutboxTestKit.environment.mysqlURL,
-                "--kafka-bootstrap", OutboxTestKit.environment.kafkaBootstrap,
+                "--topic-partitions", "3", "--mysql-url", ServicesTestKit.environment.mysqlURL,
+                "--kafka-bootstrap", ServicesTestKit.environment.kafkaBootstrap,
             ],
             environment: environment, port: ServiceProcess.freePort())
         return Started(service: service, accountTopic: accountTopic, scenarioTopic: scenarioTopic)
@@ -46,7 +45,7 @@ struct CommandServiceTests {
 
     @Test("a deposit answers 201 and writes account, deposit and outbox rows in one go; a second one adds up")
     func depositWritesAccountDepositAndOutbox() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         let started = try await startService()
         let account = "acct-\(UUID().uuidString.lowercased().prefix(18))"
@@ -98,11 +97,11 @@ struct CommandServiceTests {
 
     @Test("invalid requests answer 400 with a reason naming the problem, and write nothing")
     func invalidRequestsAnswer400() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         let started = try await startService()
         let http = started.service.http
-        let account = "bad-\(OutboxTestKit.uniqueSuffix())"
+        let account = ServicesTestKit.unique("bad")
         let deposits = "/accounts/\(account)/deposits"
         let cases: [(label: String, path: String, body: String?, reason: String)] = [
             ("missing amountCents", deposits, #"{"amount": 5}"#, "amountCents"),
@@ -128,7 +127,7 @@ struct CommandServiceTests {
         let written = try await database.query("SELECT COUNT(*) FROM account WHERE id = ?", [.string(account)]).rows
         #expect(written.first?.first?.int64 == 0, "a rejected deposit wrote the account")
 
-        let unknown = try await http.get("/accounts/nobody-\(OutboxTestKit.uniqueSuffix())")
+        let unknown = try await http.get("/accounts/\(ServicesTestKit.unique("nobody"))")
         #expect(unknown.status == 404)
         #expect((Self.object(unknown.body)["error"] as? String)?.contains("not found") == true, "\(unknown.text)")
         let badRead = try await http.get("/accounts/bad!id")
@@ -146,7 +145,7 @@ struct CommandServiceTests {
         #expect(try await started.service.metric("lab_events_published_total", labels: ["topic": started.scenarioTopic]) == 3)
         await started.service.stop()
 
-        let records = try await OutboxTestKit.readTopic(started.scenarioTopic) { records in
+        let records = try await ServicesTestKit.readTopic(started.scenarioTopic) { records in
             Set(ids).isSubset(of: records.compactMap { $0.headerString(EventHeaders.id) })
         }
         let mine = records.filter { ids.contains($0.headerString(EventHeaders.id) ?? "") }
@@ -185,10 +184,10 @@ struct CommandServiceTests {
 
     @Test("direct mode: no outbox row; the service produces the event itself")
     func directModeProducesWithoutOutbox() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         let started = try await startService(mode: "direct")
-        let account = "direct-\(OutboxTestKit.uniqueSuffix())"
+        let account = ServicesTestKit.unique("direct")
         let response = try await started.service.http.post("/accounts/\(account)/deposits", json: #"{"amountCents": 990}"#)
         #expect(response.status == 201, "\(response.text)")
         let eventID = try #require(Self.object(response.body)["eventId"] as? String)
@@ -199,7 +198,7 @@ struct CommandServiceTests {
         #expect(outbox.first?.first?.int64 == 0, "direct mode wrote an outbox row")
         let deposit = try await database.query("SELECT COUNT(*) FROM deposit WHERE event_id = ?", [.string(eventID)]).rows
         #expect(deposit.first?.first?.int64 == 1)
-        let records = try await OutboxTestKit.readTopic(started.accountTopic) { records in
+        let records = try await ServicesTestKit.readTopic(started.accountTopic) { records in
             records.contains { $0.headerString(EventHeaders.id) == eventID }
         }
         let mine = records.filter { $0.headerString(EventHeaders.id) == eventID }
@@ -214,10 +213,10 @@ struct CommandServiceTests {
 
     @Test("direct mode, killed after COMMIT and before the produce: the deposit is committed, its event never reaches Kafka (E-002)")
     func directModeCrashLosesTheEvent() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         let started = try await startService(mode: "direct", environment: ["LAB_FAILPOINTS": "command.after_commit_before_produce=crash"])
-        let account = "lost-\(OutboxTestKit.uniqueSuffix())"
+        let account = ServicesTestKit.unique("lost")
         let response = try? await started.service.http.post("/accounts/\(account)/deposits", json: #"{"amountCents": 4200}"#, timeout: .seconds(10))
         #expect(response == nil, "the request was answered (\(response?.status ?? 0)) although the process should have died")
         let status = await started.service.waitForExit(timeout: .seconds(10))
@@ -232,7 +231,7 @@ struct CommandServiceTests {
         let outbox = try await database.query("SELECT COUNT(*) FROM outbox WHERE aggregate_id = ?", [.string(account)]).rows
         #expect(outbox.first?.first?.int64 == 0)
 
-        let records = try await OutboxTestKit.readTopic(started.accountTopic, timeout: .seconds(3)) { _ in false }
+        let records = try await ServicesTestKit.readTopic(started.accountTopic, timeout: .seconds(3)) { _ in false }
         #expect(!records.contains { $0.headerString(EventHeaders.id) == eventID || $0.keyString == account },
                 "the committed deposit's event is on the topic after all")
         await started.service.stop()

@@ -6,7 +6,7 @@ import RESP
 import ServiceKit
 import Testing
 
-@Suite("ConsumerServiceTests", .enabled(if: ConsumerTestKit.serversReachable, ConsumerTestKit.skipReason))
+@Suite("ConsumerServiceTests", .enabled(if: ServicesTestKit.mysqlKafkaAndRedis.reachable, ServicesTestKit.mysqlKafkaAndRedis.skipReason))
 struct ConsumerServiceTests {
     typealias Kit = ConsumerTestKit
 
@@ -15,8 +15,8 @@ struct ConsumerServiceTests {
     func deliverTwice(mode: ConsumptionMode, invalidation: CacheInvalidationMode) async throws
         -> (statistics: ConsumerStatistics, balance: Int64?, appliedEvents: Int64?, version: Int64?, ledgerRows: Int64?, account: String)
     {
-        let topic = Kit.unique("lab-test-acct"), account = Kit.unique("acc")
-        var options = Kit.options(handler: .account, topic: topic, group: Kit.unique("consumer-test"))
+        let topic = ServicesTestKit.unique("lab-test-acct"), account = ServicesTestKit.unique("acc")
+        var options = Kit.options(handler: .account, topic: topic, group: ServicesTestKit.unique("consumer-test"))
         options.mode = mode
         options.cacheInvalidation = invalidation
         try await Kit.ensureTopics(options.topology.allTopics)
@@ -25,7 +25,7 @@ struct ConsumerServiceTests {
         try await Kit.produce([Kit.accountRecord(event, topic: topic), Kit.accountRecord(event, topic: topic)])
 
         let consumer = try Kit.RunningConsumer(options)
-        let handled = await Kit.waitUntil(timeout: .seconds(60)) {
+        let handled = await ServicesTestKit.eventually(timeout: .seconds(60)) {
             let statistics = consumer.statistics
             return statistics.applied + statistics.duplicates >= 2
         }
@@ -34,7 +34,7 @@ struct ConsumerServiceTests {
         try await consumer.stop()
         #expect(handled, "the engine did not handle both deliveries within 60 s: \(consumer.statistics)")
 
-        let database = try await Kit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         let row = try await database.query(
             "SELECT balance_cents, applied_events, version FROM account_view WHERE account_id = ?", [.string(account)]).rows.first
@@ -53,7 +53,7 @@ struct ConsumerServiceTests {
         #expect(outcome.version == 1)
         #expect(outcome.ledgerRows == 1)
         // Versioned invalidation moved the account's version pointer to the committed version.
-        let redis = RedisClient(try RedisConnectionConfiguration(url: Kit.environment.redisURL))
+        let redis = RedisClient(try RedisConnectionConfiguration(url: ServicesTestKit.environment.redisURL))
         defer { redis.close() }
         let pointer = try await redis.get(AccountCacheKeys.versionPointer(outcome.account))
         #expect(pointer.map { String(decoding: $0, as: UTF8.self) } == "1")
@@ -72,9 +72,9 @@ struct ConsumerServiceTests {
 
     @Test("retry tiers: a poison record and an undecodable one reach the DLT after 4 attempts, spaced by the tier delays; a good record is saved once")
     func retryTiersToDeadLetter() async throws {
-        let topic = Kit.unique("lab-test-scenario")
+        let topic = ServicesTestKit.unique("lab-test-scenario")
         let tiers: [Duration] = [.milliseconds(300), .milliseconds(600), .milliseconds(900)]
-        var options = Kit.options(handler: .secondScenario, topic: topic, group: Kit.unique("consumer-test"), retryTiers: tiers)
+        var options = Kit.options(handler: .secondScenario, topic: topic, group: ServicesTestKit.unique("consumer-test"), retryTiers: tiers)
         options.poisonRule = .randomValueMod10
         options.poisonHold = .milliseconds(200)
         let topology = options.topology
@@ -94,7 +94,7 @@ struct ConsumerServiceTests {
         ])
 
         let consumer = try Kit.RunningConsumer(options)
-        let deadLettered = await Kit.waitUntil(timeout: .seconds(90)) { consumer.statistics.deadLettered >= 2 }
+        let deadLettered = await ServicesTestKit.eventually(timeout: .seconds(90)) { consumer.statistics.deadLettered >= 2 }
         try await Task.sleep(for: .milliseconds(500))
         try await consumer.stop()
         let statistics = consumer.statistics
@@ -104,11 +104,11 @@ struct ConsumerServiceTests {
         #expect(statistics.applied == 1)
 
         // The hops of the poison record, read back from each topic.
-        let originals = try await Kit.readTopic(topic) { $0.count >= 3 }
+        let originals = try await ServicesTestKit.readTopic(topic, settle: .zero) { $0.count >= 3 }
         let original = try #require(originals.first { $0.headerString(EventHeaders.id) == poison.eventId })
         var hops: [ConsumerRecord] = [original]
         for hopTopic in topology.retryTopics + [topology.deadLetterTopic] {
-            let records = try await Kit.readTopic(hopTopic) { $0.count >= 2 }
+            let records = try await ServicesTestKit.readTopic(hopTopic, settle: .zero) { $0.count >= 2 }
             hops.append(try #require(records.first { $0.headerString(EventHeaders.id) == poison.eventId }, "no poison record in \(hopTopic)"))
             #expect(records.count == 2, "\(hopTopic) holds \(records.count) records, expected the poison and the undecodable one")
         }
@@ -127,12 +127,12 @@ struct ConsumerServiceTests {
             let waited = hops[index + 2].timestamp - hops[index + 1].timestamp
             #expect(waited >= delay.milliseconds, "between \(hops[index + 1].topic) and \(hops[index + 2].topic): \(waited) ms < \(delay)")
         }
-        let garbage = try #require(try await Kit.readTopic(topology.deadLetterTopic) { $0.count >= 2 }
+        let garbage = try #require(try await ServicesTestKit.readTopic(topology.deadLetterTopic, settle: .zero) { $0.count >= 2 }
             .first { $0.headerString(EventHeaders.id) == garbageID })
         #expect(garbage.headerString(EventHeaders.attempts) == "4")
         #expect(garbage.headerString(EventHeaders.exceptionMessage)?.contains("cannot decode") == true)
 
-        let database = try await Kit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         #expect(try await Kit.int(database, "SELECT COUNT(*) FROM scenario_event WHERE event_id = ?", [.string(good.eventId)]) == 1)
         #expect(try await Kit.int(database, "SELECT COUNT(*) FROM scenario_event WHERE event_id = ?", [.string(poison.eventId)]) == 0)
@@ -144,7 +144,7 @@ struct ConsumerServiceTests {
           .enabled(if: ServiceProcess.labPath != nil, ServiceProcess.missingLabReason),
           arguments: [ConsumptionMode.naive, .idempotent])
     func crashBeforeOffsetCommit(mode: ConsumptionMode) async throws {
-        let topic = Kit.unique("lab-test-crash"), group = Kit.unique("consumer-test"), account = Kit.unique("acc")
+        let topic = ServicesTestKit.unique("lab-test-crash"), group = ServicesTestKit.unique("consumer-test"), account = ServicesTestKit.unique("acc")
         try await Kit.ensureTopics([topic, "\(topic)-dlt"])
         let event = AccountDeposited(eventId: Kit.eventID(), accountId: account, amountCents: 500, balanceCents: 500, version: 1,
                                      occurredAt: Int64(Date().timeIntervalSince1970 * 1000))
@@ -159,13 +159,13 @@ struct ConsumerServiceTests {
         let status = await doomed.waitForExit(timeout: .seconds(60))
         #expect(status == 128 + SIGKILL, "the failpoint did not crash the consumer: \(doomed.outputTail())")
 
-        let database = try await Kit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
         #expect(try await Kit.int(database, "SELECT COUNT(*) FROM ledger_entry WHERE event_id = ?", [.string(event.eventId)]) == 1)
 
         let restarted = try await ServiceProcess.start(arguments: arguments, port: ServiceProcess.freePort())
         let outcome = mode == .naive ? "applied" : "duplicate"
-        let redelivered = try await Kit.waitUntil(timeout: .seconds(60)) {
+        let redelivered = try await ServicesTestKit.eventually(timeout: .seconds(60)) {
             try await restarted.metric("lab_consumer_processed_total", labels: ["outcome": outcome]) == 1
         }
         #expect(redelivered, "the restarted consumer did not see the record again: \(restarted.outputTail())")

@@ -10,7 +10,7 @@ import Testing
 /// touched.
 @Suite(
     .serialized,
-    .enabled(if: OutboxTestKit.serversReachable, OutboxTestKit.skipReason),
+    .enabled(if: ServicesTestKit.mysqlAndKafka.reachable, ServicesTestKit.mysqlAndKafka.skipReason),
     .enabled(if: ServiceProcess.labPath != nil, ServiceProcess.missingLabReason)
 )
 struct OutboxRelayTests {
@@ -57,7 +57,7 @@ struct OutboxRelayTests {
             arguments: [
                 "service", "outbox-relay", "--topic", topic, "--topic-partitions", "3", "--aggregate-prefix", prefix,
                 "--batch-size", "\(batchSize)", "--poll-interval-ms", "50",
-                "--mysql-url", OutboxTestKit.environment.mysqlURL, "--kafka-bootstrap", OutboxTestKit.environment.kafkaBootstrap,
+                "--mysql-url", ServicesTestKit.environment.mysqlURL, "--kafka-bootstrap", ServicesTestKit.environment.kafkaBootstrap,
             ],
             environment: environment, port: ServiceProcess.freePort())
     }
@@ -68,25 +68,24 @@ struct OutboxRelayTests {
 
     @Test("every row is published exactly once, per aggregate in outbox id order, and marked sent; other prefixes are left alone")
     func relaysEveryRowOnceInOrder() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
-        let suffix = OutboxTestKit.uniqueSuffix()
+        let prefix = "\(ServicesTestKit.unique("rt_"))-"
         // `_` is LIKE's one-character wildcard: the decoy would match an unescaped prefix.
-        let prefix = "rt_\(suffix)-"
-        let decoyPrefix = "rtx\(suffix)-"
-        let topic = "relaytest-order-\(suffix)"
+        let decoyPrefix = "rtx" + prefix.dropFirst(3)
+        let topic = ServicesTestKit.unique("relaytest-order")
         let aggregates = (1...4).map { "\(prefix)acct\($0)" }
         let events = try await Self.insertOutbox(database, aggregates: aggregates, count: 40)
         let decoys = try await Self.insertOutbox(database, aggregates: ["\(decoyPrefix)acct1"], count: 3)
 
         let relay = try await Self.startRelay(topic: topic, prefix: prefix, batchSize: 7)
-        let drained = try await OutboxTestKit.eventually(timeout: .seconds(30)) { try await Self.unsentCount(database, prefix: prefix) == 0 }
+        let drained = try await ServicesTestKit.eventually(timeout: .seconds(30)) { try await Self.unsentCount(database, prefix: prefix) == 0 }
         #expect(drained, "backlog did not drain; relay output:\n\(relay.outputTail())")
         let rows = try await OutboxTestKit.outboxRows(database, aggregatePrefix: prefix)
         #expect(rows.count == 40 && rows.allSatisfy(\.sent))
         let decoyRows = try await OutboxTestKit.outboxRows(database, aggregatePrefix: decoyPrefix)
         #expect(decoyRows.count == 3 && decoyRows.allSatisfy { !$0.sent }, "the relay touched rows outside its prefix")
-        let backlogZero = try await OutboxTestKit.eventually(timeout: .seconds(5)) { try await relay.metric("lab_outbox_backlog") == 0 }
+        let backlogZero = try await ServicesTestKit.eventually(timeout: .seconds(5)) { try await relay.metric("lab_outbox_backlog") == 0 }
         #expect(backlogZero, "lab_outbox_backlog did not reach 0")
         #expect(try await relay.metric("lab_outbox_published_total") == 40)
         #expect(try await relay.metric("lab_outbox_oldest_age_seconds") == 0)
@@ -94,7 +93,7 @@ struct OutboxRelayTests {
         #expect(stopped == 0, "a clean stop exits 0; output:\n\(relay.outputTail())")
 
         let expected = Set(events.map(\.eventID))
-        let records = try await OutboxTestKit.readTopic(topic) { records in
+        let records = try await ServicesTestKit.readTopic(topic) { records in
             expected.isSubset(of: records.compactMap { $0.headerString(EventHeaders.id) })
         }
         let ids = records.compactMap { $0.headerString(EventHeaders.id) }
@@ -112,11 +111,10 @@ struct OutboxRelayTests {
 
     @Test("killed between publish and mark, the relay re-publishes that batch on restart: at least once, duplicates only there")
     func crashBetweenPublishAndMarkRepublishes() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
-        let suffix = OutboxTestKit.uniqueSuffix()
-        let prefix = "rc\(suffix)-"
-        let topic = "relaytest-crash-\(suffix)"
+        let prefix = "\(ServicesTestKit.unique("rc"))-"
+        let topic = ServicesTestKit.unique("relaytest-crash")
         let batchSize = 5
         // Rows only after the relay is up: its first batch must be the first 5 rows, not race its start.
         let crashing = try await Self.startRelay(topic: topic, prefix: prefix, batchSize: batchSize,
@@ -128,21 +126,21 @@ struct OutboxRelayTests {
         let marked = Set(try await OutboxTestKit.outboxRows(database, aggregatePrefix: prefix).filter(\.sent).map(\.eventID))
         #expect(marked == Set(events.prefix(batchSize).map(\.eventID)), "only the first batch is marked sent")
         let crashedBatch = Set(events.dropFirst(batchSize).prefix(batchSize).map(\.eventID))
-        let beforeRestart = try await OutboxTestKit.readTopic(topic) { records in
+        let beforeRestart = try await ServicesTestKit.readTopic(topic) { records in
             marked.union(crashedBatch).isSubset(of: records.compactMap { $0.headerString(EventHeaders.id) })
         }
         let publishedUnmarked = Set(beforeRestart.compactMap { $0.headerString(EventHeaders.id) }).subtracting(marked)
         #expect(publishedUnmarked == crashedBatch, "the crashed batch was published but not marked")
 
         let restarted = try await Self.startRelay(topic: topic, prefix: prefix, batchSize: batchSize)
-        let drained = try await OutboxTestKit.eventually(timeout: .seconds(30)) { try await Self.unsentCount(database, prefix: prefix) == 0 }
+        let drained = try await ServicesTestKit.eventually(timeout: .seconds(30)) { try await Self.unsentCount(database, prefix: prefix) == 0 }
         #expect(drained, "backlog did not drain after the restart; output:\n\(restarted.outputTail())")
-        let backlogZero = try await OutboxTestKit.eventually(timeout: .seconds(5)) { try await restarted.metric("lab_outbox_backlog") == 0 }
+        let backlogZero = try await ServicesTestKit.eventually(timeout: .seconds(5)) { try await restarted.metric("lab_outbox_backlog") == 0 }
         #expect(backlogZero)
         await restarted.stop()
 
         let expected = Set(events.map(\.eventID))
-        let records = try await OutboxTestKit.readTopic(topic) { records in
+        let records = try await ServicesTestKit.readTopic(topic) { records in
             records.count >= events.count + batchSize
         }
         var counts: [String: Int] = [:]
@@ -156,18 +154,17 @@ struct OutboxRelayTests {
 
     @Test("lab_outbox_backlog and /health follow the outbox: unsent rows counted while marking fails, 0 once drained")
     func backlogMetricAndHealth() async throws {
-        let database = try await OutboxTestKit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
-        let suffix = OutboxTestKit.uniqueSuffix()
-        let prefix = "rb\(suffix)-"
-        let topic = "relaytest-backlog-\(suffix)"
+        let prefix = "\(ServicesTestKit.unique("rb"))-"
+        let topic = ServicesTestKit.unique("relaytest-backlog")
         let relay = try await Self.startRelay(topic: topic, prefix: prefix, batchSize: 100,
                                               environment: ["LAB_FAILPOINTS": "relay.after_publish_before_mark=error(mark refused)"])
         _ = try await Self.insertOutbox(database, aggregates: ["\(prefix)acct1", "\(prefix)acct2"], count: 6)
 
-        let counted = try await OutboxTestKit.eventually(timeout: .seconds(10)) { try await relay.metric("lab_outbox_backlog") == 6 }
+        let counted = try await ServicesTestKit.eventually(timeout: .seconds(10)) { try await relay.metric("lab_outbox_backlog") == 6 }
         #expect(counted, "lab_outbox_backlog never showed the 6 unsent rows")
-        let aged = try await OutboxTestKit.eventually(timeout: .seconds(5)) { (try await relay.metric("lab_outbox_oldest_age_seconds") ?? 0) > 0 }
+        let aged = try await ServicesTestKit.eventually(timeout: .seconds(5)) { (try await relay.metric("lab_outbox_oldest_age_seconds") ?? 0) > 0 }
         #expect(aged, "lab_outbox_oldest_age_seconds stayed 0 with unsent rows")
         let unhealthy = try await relay.http.get("/health")
         #expect(unhealthy.status == 503)
@@ -175,11 +172,11 @@ struct OutboxRelayTests {
 
         let disarmed = try await relay.http.request("DELETE", "/failpoints/relay.after_publish_before_mark")
         #expect(disarmed.status == 200)
-        let drained = try await OutboxTestKit.eventually(timeout: .seconds(15)) { try await relay.metric("lab_outbox_backlog") == 0 }
+        let drained = try await ServicesTestKit.eventually(timeout: .seconds(15)) { try await relay.metric("lab_outbox_backlog") == 0 }
         #expect(drained, "lab_outbox_backlog did not reach 0; output:\n\(relay.outputTail())")
         #expect(try await relay.metric("lab_outbox_oldest_age_seconds") == 0)
         #expect(try await Self.unsentCount(database, prefix: prefix) == 0)
-        let healthy = try await OutboxTestKit.eventually(timeout: .seconds(5)) { try await relay.http.get("/health").status == 200 }
+        let healthy = try await ServicesTestKit.eventually(timeout: .seconds(5)) { try await relay.http.get("/health").status == 200 }
         #expect(healthy)
         await relay.stop()
     }

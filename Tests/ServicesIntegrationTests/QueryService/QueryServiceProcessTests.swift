@@ -7,7 +7,7 @@ import Testing
 /// GET /accounts/{id} (status codes, X-Cache, body) and its metrics.
 @Suite(
     .serialized,
-    .enabled(if: QueryTestKit.serversReachable, QueryTestKit.skipReason),
+    .enabled(if: ServicesTestKit.mysqlAndRedis.reachable, ServicesTestKit.mysqlAndRedis.skipReason),
     .enabled(if: ServiceProcess.labPath != nil, ServiceProcess.missingLabReason)
 )
 struct QueryServiceProcessTests {
@@ -23,7 +23,7 @@ struct QueryServiceProcessTests {
         let service = try await ServiceProcess.start(
             arguments: [
                 "service", "query", "--cache-mode", mode, "--ttl", "30", "--pool-size", "3",
-                "--mysql-url", QueryTestKit.environment.mysqlURL, "--redis-url", QueryTestKit.environment.redisURL,
+                "--mysql-url", ServicesTestKit.environment.mysqlURL, "--redis-url", ServicesTestKit.environment.redisURL,
             ],
             port: ServiceProcess.freePort())
 

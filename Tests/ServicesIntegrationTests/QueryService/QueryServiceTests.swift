@@ -6,7 +6,7 @@ import Testing
 
 /// The query-service's cache-aside core against the lab's MariaDB and Redis, in-process:
 /// hits and misses, invalidation in each mode, the slow-reader race, 404, singleflight.
-@Suite(.enabled(if: QueryTestKit.serversReachable, QueryTestKit.skipReason))
+@Suite(.enabled(if: ServicesTestKit.mysqlAndRedis.reachable, ServicesTestKit.mysqlAndRedis.skipReason))
 struct QueryServiceTests {
     typealias Fixture = QueryTestKit.Fixture
 

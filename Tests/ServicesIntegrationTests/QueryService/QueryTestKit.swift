@@ -1,31 +1,15 @@
 import Foundation
-import LabTestSupport
 import MySQLWire
 import QueryService
 import RESP
 import ServiceKit
 import Synchronization
-import Testing
 
-/// What the query-service suites share: MariaDB (database `lab`) and Redis from the
-/// environment, account_view rows with ids no one else uses, and their cleanup.
+/// What the query-service suites add to ServicesTestKit: account_view rows with ids no one
+/// else uses, a Redis client, caches over them, and their cleanup.
 enum QueryTestKit {
-    static let environment = ServiceEnvironment()
-
-    static let serversReachable: Bool = {
-        let variables = ProcessInfo.processInfo.environment
-        guard variables["LAB_MYSQL_URL"] != nil, variables["LAB_REDIS_URL"] != nil,
-              let mysql = MySQLConfiguration(url: environment.mysqlURL),
-              let redis = try? RedisConnectionConfiguration(url: environment.redisURL)
-        else { return false }
-        return TCPProbe.isReachable(host: mysql.host, port: mysql.port) && TCPProbe.isReachable(host: redis.host, port: redis.port)
-    }()
-
-    static let skipReason: Comment = "needs MariaDB (LAB_MYSQL_URL) and Redis (LAB_REDIS_URL): scripts/infra up, then source .infra/env"
-
-    static func uniqueAccount(_ tag: String) -> String {
-        "qs-\(tag)-\(UUID().uuidString.lowercased().prefix(13))"
-    }
+    /// An account id for `tag` that no other test uses.
+    static func uniqueAccount(_ tag: String) -> String { ServicesTestKit.unique("qs-\(tag)") }
 
     /// A database handle and a Redis client for one test, with the rows and keys it made.
     final class Fixture: Sendable {
@@ -34,11 +18,8 @@ enum QueryTestKit {
         private let accounts = Mutex<[String]>([])
 
         init() async throws {
-            database = try ServiceDatabase(
-                url: QueryTestKit.environment.mysqlURL, poolName: "query-tests",
-                pool: ConnectionPoolConfiguration(maximumPoolSize: 4, connectionTimeout: .seconds(10)))
-            try await Migrations.applyBundled(database)
-            redis = RedisClient(try RedisConnectionConfiguration(url: QueryTestKit.environment.redisURL), connections: 2)
+            database = try await ServicesTestKit.database(poolName: "query-tests", maximumPoolSize: 4)
+            redis = RedisClient(try RedisConnectionConfiguration(url: ServicesTestKit.environment.redisURL), connections: 2)
         }
 
         /// A cache over account_view with this fixture's Redis; loads counted by the returned source.

@@ -30,10 +30,10 @@ struct ReplayWorkerTests {
     }
 
     @Test("replay applies each dead-lettered event once; a second replay replays nothing and changes nothing",
-          .enabled(if: ConsumerTestKit.serversReachable, ConsumerTestKit.skipReason))
+          .enabled(if: ServicesTestKit.mysqlKafkaAndRedis.reachable, ServicesTestKit.mysqlKafkaAndRedis.skipReason))
     func replayTwice() async throws {
-        let topic = Kit.unique("lab-test-replay"), account = Kit.unique("acc")
-        var options = Kit.options(handler: .account, topic: topic, group: Kit.unique("consumer-test"))
+        let topic = ServicesTestKit.unique("lab-test-replay"), account = ServicesTestKit.unique("acc")
+        var options = Kit.options(handler: .account, topic: topic, group: ServicesTestKit.unique("consumer-test"))
         options.cacheInvalidation = .none
         let dlt = options.topology.deadLetterTopic
         try await Kit.ensureTopics(options.topology.allTopics)
@@ -43,16 +43,16 @@ struct ReplayWorkerTests {
         let total = events.reduce(0) { $0 + $1.amountCents }
 
         let consumer = try Kit.RunningConsumer(options)
-        let database = try await Kit.database()
+        let database = try await ServicesTestKit.database()
         defer { database.shutdown() }
-        let replayer = try DeadLetterReplayer(database: database, kafkaBootstrap: Kit.environment.kafkaBootstrap, defaultRatePerSecond: 100)
+        let replayer = try DeadLetterReplayer(database: database, kafkaBootstrap: ServicesTestKit.environment.kafkaBootstrap, defaultRatePerSecond: 100)
 
         var expected = ReplaySummary()
         expected.scanned = n
         expected.replayed = n
         let first = try await replayer.replay(ReplayRequest(dltTopic: dlt))
         #expect(first == expected)
-        let applied = await Kit.waitUntil(timeout: .seconds(60)) { consumer.statistics.applied >= n }
+        let applied = await ServicesTestKit.eventually(timeout: .seconds(60)) { consumer.statistics.applied >= n }
         #expect(applied, "the consumer applied \(consumer.statistics.applied) of \(n) replayed events in 60 s")
 
         func state() async throws -> [Int64?] {
@@ -67,7 +67,7 @@ struct ReplayWorkerTests {
         #expect(afterFirst == [total, Int64(n), Int64(n), Int64(n)])
 
         // What was replayed: the original key, value and id, no retry/DLT headers, and where it came from.
-        let replayed = try await Kit.readTopic(topic) { $0.count >= n }
+        let replayed = try await ServicesTestKit.readTopic(topic, settle: .zero) { $0.count >= n }
         #expect(replayed.count == n)
         for record in replayed {
             #expect(record.keyString == account)
@@ -92,20 +92,20 @@ struct ReplayWorkerTests {
         #expect(byTime.filteredOut == n && byTime.replayed == 0)
 
         await #expect(throws: DeadLetterTopicNotFound.self) {
-            _ = try await replayer.replay(ReplayRequest(dltTopic: Kit.unique("lab-test-missing")))
+            _ = try await replayer.replay(ReplayRequest(dltTopic: ServicesTestKit.unique("lab-test-missing")))
         }
         await replayer.close()
         try await consumer.stop()
     }
 
     @Test("over HTTP: 400 for bad input, 404 for a missing topic, 200 with the summary; --once prints it",
-          .enabled(if: ConsumerTestKit.serversReachable, ConsumerTestKit.skipReason),
+          .enabled(if: ServicesTestKit.mysqlKafkaAndRedis.reachable, ServicesTestKit.mysqlKafkaAndRedis.skipReason),
           .enabled(if: ServiceProcess.labPath != nil, ServiceProcess.missingLabReason))
     func http() async throws {
-        let topic = Kit.unique("lab-test-replay-http")
+        let topic = ServicesTestKit.unique("lab-test-replay-http")
         let dlt = "\(topic)-dlt"
         try await Kit.ensureTopics([topic, dlt])
-        let (_, records) = Self.deadLetters(2, account: Kit.unique("acc"), topic: topic)
+        let (_, records) = Self.deadLetters(2, account: ServicesTestKit.unique("acc"), topic: topic)
         try await Kit.produce(records)
 
         let worker = try await ServiceProcess.start(arguments: ["service", "replay-worker"], port: ServiceProcess.freePort())
@@ -115,7 +115,7 @@ struct ReplayWorkerTests {
                 let response = try await worker.http.post("/replays", json: body)
                 #expect(response.status == 400, "\(body) → \(response.status) \(response.text)")
             }
-            let missing = try await worker.http.post("/replays", json: #"{"dltTopic": "\#(Kit.unique("lab-test-missing"))"}"#)
+            let missing = try await worker.http.post("/replays", json: #"{"dltTopic": "\#(ServicesTestKit.unique("lab-test-missing"))"}"#)
             #expect(missing.status == 404, "\(missing.status) \(missing.text)")
             let ok = try await worker.http.post("/replays", json: #"{"dltTopic": "\#(dlt)", "ratePerSecond": 50}"#, timeout: .seconds(60))
             #expect(ok.status == 200, "\(ok.status) \(ok.text)")

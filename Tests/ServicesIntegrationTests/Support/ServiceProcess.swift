@@ -1,7 +1,6 @@
 import Foundation
 import LabTestSupport
 import ServiceKit
-import Synchronization
 import Testing
 
 /// A `lab …` service process started by a test: the built `lab` executable as a child with
@@ -29,35 +28,19 @@ final class ServiceProcess: Sendable {
     /// A keep-alive client for the process's HTTP port.
     let http: HTTPClient
 
-    private let child: ChildProcess.Running
-    private let exitStatus = ExitStatus()
-    private let reaper: Task<Int32, Never>
-
-    /// Set once by the reaper task when waitpid returns: after that the PID may belong to
-    /// another process, so nothing signals it any more.
-    private final class ExitStatus: Sendable {
-        private let code = Mutex<Int32?>(nil)
-        var value: Int32? { code.withLock { $0 } }
-        func set(_ value: Int32) { code.withLock { $0 = value } }
-    }
+    private let child: WatchedChild
 
     private init(port: Int, child: ChildProcess.Running, arguments: [String], outputPath: String) {
         self.port = port
-        self.child = child
+        self.child = WatchedChild(child)
         pid = child.pid
         self.arguments = arguments
         self.outputPath = outputPath
         http = HTTPClient(port: port)
-        let status = exitStatus
-        reaper = Task {
-            let code = await child.wait()
-            status.set(code)
-            return code
-        }
     }
 
     deinit {
-        if exitStatus.value == nil { child.kill(SIGKILL) }
+        child.kill(SIGKILL)
         http.close()
         unlink(outputPath)
     }
@@ -72,12 +55,9 @@ final class ServiceProcess: Sendable {
         guard let lab = labPath else { throw Failure(description: "no lab executable at .build/debug/lab: run `swift build --target Lab`") }
         let fullArguments = arguments.contains("--port") ? arguments : arguments + ["--port", "\(port)"]
         let outputPath = NSTemporaryDirectory() + "lab-service-\(port)-\(UInt32.random(in: 0...UInt32.max)).log"
-        // env(1) sets the variables and execs lab in place, so the PID is lab's own.
-        let started = environment.isEmpty
-            ? ChildProcess.start(lab, fullArguments, outputFile: outputPath)
-            : ChildProcess.start("/usr/bin/env", environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [lab] + fullArguments,
-                                 outputFile: outputPath)
-        guard let child = started else { throw Failure(description: "cannot start \(lab) \(fullArguments.joined(separator: " "))") }
+        guard let child = ChildProcess.start(lab, fullArguments, environment: environment, outputFile: outputPath) else {
+            throw Failure(description: "cannot start \(lab) \(fullArguments.joined(separator: " "))")
+        }
         let process = ServiceProcess(port: port, child: child, arguments: fullArguments, outputPath: outputPath)
         do {
             try await process.waitUntilHealthy(timeout: readyTimeout)
@@ -92,7 +72,7 @@ final class ServiceProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         var last = "no answer"
         while ContinuousClock.now < deadline {
-            if let status = exitStatus.value {
+            if let status = exitCode {
                 throw Failure(description: "lab \(arguments.joined(separator: " ")) exited with status \(status) before it was healthy:\n\(outputTail())")
             }
             do {
@@ -108,34 +88,23 @@ final class ServiceProcess: Sendable {
     }
 
     /// The exit status once the process has ended (128 + signal when killed), else nil.
-    var exitCode: Int32? { exitStatus.value }
+    var exitCode: Int32? { child.exitCode }
 
     /// Waits up to `timeout` for the process to end; its exit status, or nil if still running.
     func waitForExit(timeout: Duration) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let code = exitCode { return code }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return exitCode
+        await child.waitForExit(timeout: timeout)
     }
 
     /// SIGTERM, then SIGKILL if it has not ended within 5 s; the exit status.
     @discardableResult
     func stop() async -> Int32 {
-        if let code = exitCode { return code }
-        child.kill(SIGTERM)
-        if let code = await waitForExit(timeout: .seconds(5)) { return code }
-        child.kill(SIGKILL)
-        return await reaper.value
+        await child.stop(grace: .seconds(5))
     }
 
     /// SIGKILL now (as `kill -9`); the exit status.
     @discardableResult
     func kill9() async -> Int32 {
-        if let code = exitCode { return code }
-        child.kill(SIGKILL)
-        return await reaper.value
+        await child.kill9()
     }
 
     /// Everything the process wrote so far.

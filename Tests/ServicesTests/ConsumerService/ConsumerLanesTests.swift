@@ -16,46 +16,51 @@ struct ConsumerLanesTests {
         }
     }
 
-    @Test("every record lands in exactly one of at most `workers` lanes", arguments: [1, 3, 10, 64])
-    func partitionsTheBatch(workers: Int) {
+    @Test("every record lands in exactly one group")
+    func partitionsTheBatch() {
         let records = Self.batch()
-        let lanes = ConsumerLanes.split(records, workers: workers)
-        #expect(lanes.count <= workers)
-        #expect(lanes.allSatisfy { !$0.isEmpty })
-        #expect(lanes.reduce(0) { $0 + $1.count } == records.count)
-        #expect(Set(lanes.flatMap { $0.map(\.position) }) == Set(records.map(\.position)))
+        let groups = ConsumerLanes.keyGroups(records)
+        #expect(groups.allSatisfy { !$0.isEmpty })
+        #expect(groups.reduce(0) { $0 + $1.count } == records.count)
+        #expect(Set(groups.flatMap { $0.map(\.position) }) == Set(records.map(\.position)))
     }
 
-    @Test("a key's records share one lane, in batch order", arguments: [2, 10])
-    func keepsPerKeyOrder(workers: Int) {
+    @Test("one group per key, holding that key's records in batch order")
+    func keepsPerKeyOrder() {
         let records = Self.batch()
-        let lanes = ConsumerLanes.split(records, workers: workers)
-        var laneOfKey: [String: Int] = [:]
-        for (index, lane) in lanes.enumerated() {
-            for record in lane {
-                let key = record.keyString!
-                #expect(laneOfKey[key, default: index] == index, "key \(key) is in two lanes")
-                laneOfKey[key] = index
-            }
-            for key in Set(lane.map { $0.keyString! }) {
-                let inLane = lane.filter { $0.keyString == key }.map { $0.valueString! }
-                let inBatch = records.filter { $0.keyString == key }.map { $0.valueString! }
-                #expect(inLane == inBatch, "key \(key) out of order")
-            }
+        let groups = ConsumerLanes.keyGroups(records)
+        #expect(groups.count == 37)
+        for group in groups {
+            let key = group[0].keyString!
+            #expect(group.allSatisfy { $0.keyString == key }, "group of \(key) holds another key")
+            let inBatch = records.filter { $0.keyString == key }.map { $0.valueString! }
+            #expect(group.map { $0.valueString! } == inBatch, "key \(key) out of order")
         }
     }
 
-    @Test("more than one lane is used when there are several keys")
-    func spreadsKeys() {
-        #expect(ConsumerLanes.split(Self.batch(), workers: 10).count > 1)
-        #expect(ConsumerLanes.split(Self.batch(keys: 1), workers: 10).count == 1)
+    @Test("groups come in the order of each key's first record")
+    func groupOrder() {
+        let records = Self.batch()
+        let firstSeen = records.map { $0.keyString! }.reduce(into: [String]()) { seen, key in if !seen.contains(key) { seen.append(key) } }
+        #expect(ConsumerLanes.keyGroups(records).map { $0[0].keyString! } == firstSeen)
     }
 
-    @Test("keyless records go by partition")
+    @Test("keyless records group by partition, in offset order")
     func keylessByPartition() {
-        let records = (0..<20).map { ConsumerRecord(topic: "t", partition: Int32($0 % 4), offset: Int64($0 / 4), timestamp: 0, key: nil, value: nil) }
-        let lanes = ConsumerLanes.split(records, workers: 10)
-        #expect(lanes.count == 4)
-        #expect(lanes.allSatisfy { Set($0.map(\.partition)).count == 1 && $0.map(\.offset) == $0.map(\.offset).sorted() })
+        let records = (0..<40).map { index in
+            ConsumerRecord(topic: "t", partition: Int32(index % 4), offset: Int64(index / 4), timestamp: 0, key: nil, value: nil)
+        }
+        let groups = ConsumerLanes.keyGroups(records)
+        #expect(groups.count == 4)
+        for group in groups {
+            #expect(Set(group.map(\.partition)).count == 1)
+            #expect(group.map(\.offset) == Array(0..<10))
+        }
+    }
+
+    @Test("unique keys (the scenario's event ids) give one group per record, so no worker waits behind another's slow record")
+    func uniqueKeys() {
+        #expect(ConsumerLanes.keyGroups(Self.batch(keys: 1_000, count: 300)).count == 300)
+        #expect(ConsumerLanes.keyGroups(Self.batch(keys: 1)).count == 1)
     }
 }

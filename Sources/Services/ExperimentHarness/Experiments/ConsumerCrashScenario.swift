@@ -21,7 +21,7 @@ struct ConsumerCrashScenario {
     let events: Int
 
     func execute() async throws -> Result {
-        let prefix = "\(run.experiment.id.lowercased().replacingOccurrences(of: "-", with: ""))\(name.prefix(2))-\(run.tag)-"
+        let prefix = "\(run.experiment.id.lowercased())-\(name)-\(run.tag)-"
         let topic = run.unique("account-events.v1.\(name)")
         let group = run.unique("consumer.\(name)")
         let readback = Readback(run)
@@ -118,7 +118,9 @@ public struct E004CommitFirst: Experiment {
 
     public func run(_ run: ExperimentRun) async throws {
         let events = run.quick ? 200 : 2000
-        let failpoint = "consumer.before_effect=crash,after=\(events / 4),times=1"
+        // Mid-batch (batches of 50): the records of that batch before the crash are done, the
+        // rest are not — lost with commit-first, redelivered (and partly recognised) with commit-after.
+        let failpoint = "consumer.before_effect=crash,after=\(events * 3 / 8),times=1"
         run.setting("events per variant", events)
         run.setting("failpoint", failpoint)
         let first = try await ConsumerCrashScenario(run: run, name: "commit-first", mode: "commit-first", failpoint: failpoint, events: events).execute()

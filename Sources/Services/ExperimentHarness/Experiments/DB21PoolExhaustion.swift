@@ -28,7 +28,7 @@ public struct DB21PoolExhaustion: Experiment {
         let readback = Readback(run)
         run.setting("API calls", calls)
         run.setting("messages", calls * 3)
-        run.setting("consumer", "10 workers per listener (main + 3 retry tiers), pool 20, connection timeout 2 s")
+        run.setting("consumer", "10 workers per listener (main + 3 retry tiers), pool 20, connection timeout 2 s, max.poll.records 500")
         run.setting("failure rule", "randomValue % 10 == 0 → hold the connection 3 s, then fail")
 
         run.phase("start services")
@@ -38,7 +38,7 @@ public struct DB21PoolExhaustion: Experiment {
         settings.poisonHoldMs = 3000
         settings.workers = 10
         settings.poolSize = 20
-        settings.maxPollRecords = 100
+        settings.maxPollRecords = 500  // max.poll.records' default, as the seed's Spring consumer has it
         try await LabServices.consumer(run, settings)
 
         let port = LabServices.consumerPort
