@@ -79,6 +79,8 @@ struct ExperimentCLI: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let interrupts = Self.stopServicesOnInterrupt()
+            defer { interrupts.forEach { $0.cancel() } }
             let experiments = all ? ExperimentCatalog.all : ids.compactMap(ExperimentCatalog.find)
             let configuration = try HarnessConfiguration.fromEnvironment(quick: quick, kafka: kafka, reportRoot: reports)
             let outcomes = await ExperimentRunner.run(experiments, configuration: configuration)
@@ -86,6 +88,24 @@ struct ExperimentCLI: AsyncParsableCommand {
             // The closing line, in the form CI tools read.
             print("experiments: \(outcomes.count - failed.count) passed, \(failed.count) failed")
             if !failed.isEmpty { throw ExitCode(1) }
+        }
+
+        /// ^C or SIGTERM: the services this run started are stopped (by their PIDs) before the
+        /// harness exits, so none is left holding its port.
+        static func stopServicesOnInterrupt() -> [any DispatchSourceSignal] {
+            [SIGINT, SIGTERM].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    FileHandle.standardError.write(Data("\ninterrupted: stopping the services this run started\n".utf8))
+                    Task {
+                        await ServiceProcess.stopAllStarted()
+                        Glibc.exit(130)
+                    }
+                }
+                source.resume()
+                return source
+            }
         }
     }
 }

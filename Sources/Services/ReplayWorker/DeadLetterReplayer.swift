@@ -70,10 +70,12 @@ public final class DeadLetterReplayer: Sendable {
         let topic = request.dltTopic
         guard try await admin.listTopics().contains(topic) else { throw DeadLetterTopicNotFound(topic: topic) }
         let starts = try await admin.listOffsets(topic: topic, spec: .earliest)
-        let ends = try await admin.listOffsets(topic: topic, spec: .latest)
+        // Where each partition ends now, from Fetch (ListOffsets(latest) counts batches on
+        // some Kafka-compatible brokers, which would end the replay early).
+        let ends = try await admin.highWatermarks(topic: topic)
         var remaining: [TopicPartition: Int64] = [:]
-        for (partition, end) in ends where end.offset > (starts[partition]?.offset ?? 0) {
-            remaining[TopicPartition(topic, partition)] = end.offset
+        for (partition, end) in ends where end > (starts[partition]?.offset ?? 0) {
+            remaining[TopicPartition(topic, partition)] = end
         }
         let endOffsets = remaining
         try await consumer.assign(Array(remaining.keys))

@@ -29,6 +29,33 @@ struct ReplayWorkerTests {
         return (events, records)
     }
 
+    @Test("a DLT written in multi-record batches is replayed to its last record (its end comes from Fetch, not ListOffsets, which some brokers count in batches)",
+          .enabled(if: ServicesTestKit.mysqlAndKafka.reachable, ServicesTestKit.mysqlAndKafka.skipReason))
+    func replaysEveryRecordOfBatchedDLT() async throws {
+        let topic = ServicesTestKit.unique("lab-test-replay-batched"), account = ServicesTestKit.unique("acc")
+        let dlt = "\(topic)-dlt"
+        try await Kit.ensureTopics([topic, dlt])
+        let n = 12
+        let (_, records) = Self.deadLetters(n, account: account, topic: topic)
+        // Produced without waiting for each ack, then flushed: one key, one partition, so the
+        // records share batches.
+        let producer = try KafkaProducer(
+            bootstrapServers: ServicesTestKit.environment.kafkaBootstrap, clientID: "replay-tests-batched",
+            configuration: KafkaProducerConfiguration(linger: .milliseconds(50)))
+        for record in records { try await producer.produce(record) }
+        await producer.flush()
+        #expect(producer.statistics.batchesSent < n, "the records should share batches (\(producer.statistics.batchesSent) batches)")
+        await producer.close()
+
+        let database = try await ServicesTestKit.database()
+        defer { database.shutdown() }
+        let replayer = try DeadLetterReplayer(database: database, kafkaBootstrap: ServicesTestKit.environment.kafkaBootstrap, defaultRatePerSecond: 1000)
+        let summary = try await replayer.replay(ReplayRequest(dltTopic: dlt))
+        await replayer.close()
+        #expect(summary.scanned == n)
+        #expect(summary.replayed == n)
+    }
+
     @Test("replay applies each dead-lettered event once; a second replay replays nothing and changes nothing",
           .enabled(if: ServicesTestKit.mysqlKafkaAndRedis.reachable, ServicesTestKit.mysqlKafkaAndRedis.skipReason))
     func replayTwice() async throws {

@@ -2,8 +2,7 @@ import KafkaWire
 
 /// Reads back what is really on the topics — the records, the high watermarks, a group's
 /// committed offsets and lag — with raw Fetch and OffsetFetch requests, independent of the
-/// services' consumers. High watermarks come from Fetch responses, not ListOffsets, because
-/// some Kafka-compatible brokers (Tansu) answer ListOffsets(latest) in batches, not records.
+/// services' consumers (high watermarks from Fetch: `KafkaAdmin.highWatermarks`).
 public struct TopicInspector: Sendable {
     public let client: KafkaClient
 
@@ -17,17 +16,9 @@ public struct TopicInspector: Sendable {
         public let description: String
     }
 
-    /// The high watermark of every partition of `topic`.
+    /// The high watermark of every partition of `topic` (from Fetch responses).
     public func highWatermarks(_ topic: String) async throws -> [Int32: Int64] {
-        let partitions = try await partitionsByLeader(topic)
-        var marks: [Int32: Int64] = [:]
-        for (leader, indexes) in partitions {
-            let response = try await fetch(topic, leader: leader, offsets: indexes.map { ($0, 0) }, maxBytes: 1 << 16)
-            for data in response where indexes.contains(data.partitionIndex) {
-                marks[data.partitionIndex] = data.highWatermark
-            }
-        }
-        return marks
+        try await KafkaAdmin(client: client).highWatermarks(topic: topic)
     }
 
     /// Every record of `topic` below the high watermarks taken at the start, per partition in
@@ -35,13 +26,13 @@ public struct TopicInspector: Sendable {
     public func readAll(_ topic: String) async throws -> [ConsumerRecord] {
         let ends = try await highWatermarks(topic)
         var records: [ConsumerRecord] = []
-        for (leader, indexes) in try await partitionsByLeader(topic) {
+        for (leader, indexes) in try await KafkaAdmin(client: client).partitionsByLeader(topic: topic) {
             for partition in indexes.sorted() {
                 let end = ends[partition] ?? 0
                 var next: Int64 = 0
                 var idle = 0
                 while next < end {
-                    let response = try await fetch(topic, leader: leader, offsets: [(partition, next)], maxBytes: 4 << 20)
+                    let response = try await KafkaAdmin(client: client).fetch(topic: topic, leader: leader, offsets: [(partition, next)], maxBytes: 4 << 20)
                     guard let data = response.first(where: { $0.partitionIndex == partition }) else {
                         throw Failure(description: "Fetch response does not mention \(topic)/\(partition)")
                     }
@@ -82,32 +73,5 @@ public struct TopicInspector: Sendable {
             }
         }
         return lag
-    }
-
-    private func partitionsByLeader(_ topic: String) async throws -> [Int32: [Int32]] {
-        _ = try await client.refreshMetadata(topics: [topic])
-        var byLeader: [Int32: [Int32]] = [:]
-        for partition in try await client.partitions(of: topic) {
-            guard partition.leaderID >= 0 else { throw Failure(description: "\(topic)/\(partition.index) has no leader") }
-            byLeader[partition.leaderID, default: []].append(partition.index)
-        }
-        return byLeader
-    }
-
-    private func fetch(
-        _ topic: String, leader: Int32, offsets: [(Int32, Int64)], maxBytes: Int32
-    ) async throws -> [FetchResponse.PartitionData] {
-        // v4…12 name the topic (v13+ want its id); v4 is the first with per-partition watermarks.
-        let response: FetchResponse = try await client.send(to: .node(leader), versions: 4...12) { _ in
-            FetchRequest(maxWaitMs: 50, minBytes: 1, maxBytes: max(maxBytes, 1), isolationLevel: 0, topics: [
-                .init(topic: topic, partitions: offsets.map { .init(partition: $0.0, fetchOffset: $0.1, partitionMaxBytes: maxBytes) }),
-            ])
-        }
-        if response.errorCode != 0 { throw Failure(description: "Fetch \(topic): \(KafkaErrorCode(response.errorCode))") }
-        let partitions = response.responses.first { $0.topic == topic }?.partitions ?? []
-        for data in partitions where data.errorCode != 0 {
-            throw Failure(description: "Fetch \(topic)/\(data.partitionIndex): \(KafkaErrorCode(data.errorCode))")
-        }
-        return partitions
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ProcessSupport
 import ServiceKit
+import Synchronization
 
 /// A service the harness started as a child process (`lab service NAME …`): its PID, its
 /// port, its log file. The harness stops only processes it started, by their PID.
@@ -26,9 +27,23 @@ public final class ServiceProcess: Sendable {
     ) throws -> ServiceProcess {
         do {
             let child = try ChildProcess.spawn(executable, ["service"] + arguments, environment: environment, output: .appended(logPath))
-            return ServiceProcess(name: name, child: child, port: port, logPath: logPath)
+            let process = ServiceProcess(name: name, child: child, port: port, logPath: logPath)
+            started.withLock { $0.append(process) }
+            return process
         } catch {
             throw HarnessError.process("cannot start \(name) (\(executable)): \(String(cString: strerror(error.code)))")
+        }
+    }
+
+    /// Every service this process started (so that an interrupted harness stops them).
+    private static let started = Mutex<[ServiceProcess]>([])
+
+    /// Stops every service this process started that still runs (SIGTERM, then SIGKILL after
+    /// `grace`): what an interrupted harness does before it exits.
+    public static func stopAllStarted(grace: Duration = .seconds(5)) async {
+        let running = started.withLock { $0.filter(\.isRunning) }
+        await withTaskGroup(of: Void.self) { group in
+            for process in running { group.addTask { await process.stop(grace: grace) } }
         }
     }
 
