@@ -257,15 +257,24 @@ public struct KafkaAdmin: Sendable {
         public var members: [GroupMember]
     }
 
-    /// Every offset the group committed (OffsetFetch for all topics, v2+), asked of its coordinator.
-    public func committedOffsets(group: String) async throws(KafkaClientError) -> [TopicPartition: Int64] {
+    /// The offsets the group committed (OffsetFetch v2+, asked of its coordinator): for every
+    /// topic, or only for the partitions named (librdkafka's mock cluster answers the
+    /// all-topics form with a null array that the protocol does not allow).
+    public func committedOffsets(
+        group: String, partitions: [TopicPartition]? = nil
+    ) async throws(KafkaClientError) -> [TopicPartition: Int64] {
         let client = self.client
         let coordinator = try await coordinator(forGroup: group)
+        let byTopic = partitions.map { Dictionary(grouping: $0, by: \.topic).sorted { $0.key < $1.key } }
         return try await client.withRetries(refreshing: []) {
             let response: OffsetFetchResponse = try await client.send(to: .node(coordinator), versions: 2...Int16.max) { version in
                 version >= 8
-                    ? OffsetFetchRequest(groups: [.init(groupId: group, topics: nil)])
-                    : OffsetFetchRequest(groupId: group, topics: nil)
+                    ? OffsetFetchRequest(groups: [.init(groupId: group, topics: byTopic?.map {
+                        .init(name: $0.key, partitionIndexes: $0.value.map(\.partition).sorted())
+                    })])
+                    : OffsetFetchRequest(groupId: group, topics: byTopic?.map {
+                        .init(name: $0.key, partitionIndexes: $0.value.map(\.partition).sorted())
+                    })
             }
             var offsets: [TopicPartition: Int64] = [:]
             var failure = KafkaErrorCode(response.errorCode)

@@ -52,6 +52,10 @@ public struct KafkaClientConfiguration: Sendable {
     /// JoinGroup v6 and drops the connection when it gets one).
     public var maxApiVersions: [ApiKey: Int16]
 
+    /// The caps librdkafka's mock cluster needs: it advertises group-API versions it cannot
+    /// parse (flexible JoinGroup v6 and up) and drops the connection when it gets one.
+    public static let librdkafkaMockVersionCaps: [ApiKey: Int16] = [.joinGroup: 5, .syncGroup: 3, .heartbeat: 3, .leaveGroup: 3]
+
     public init(
         bootstrapServers: [KafkaBootstrapServer],
         clientID: String = "reliability-lab",

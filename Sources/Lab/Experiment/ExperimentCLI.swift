@@ -43,7 +43,7 @@ struct ExperimentCLI: AsyncParsableCommand {
             let records = try await inspector.readAll(topic)
             print("records read back: \(records.count), distinct event ids: \(Set(records.compactMap(\.eventID)).count)")
             if let group {
-                let committed = try await inspector.committed(group: group)
+                let committed = try await inspector.committed(group: group, topic: topic)
                 for (tp, offset) in committed.sorted(by: { $0.key < $1.key }) { print("committed \(tp.topic)/\(tp.partition) \(offset)") }
                 print("lag \(try await inspector.lag(group: group, topics: [topic]))")
             }

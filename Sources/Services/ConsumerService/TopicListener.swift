@@ -24,9 +24,9 @@ struct TopicListener: Sendable {
             groupID: groupID, autoOffsetReset: options.autoOffsetReset, enableAutoCommit: false,
             sessionTimeout: options.sessionTimeout, heartbeatInterval: options.sessionTimeout / 10,
             maxPollRecords: options.maxPollRecords)
-        let consumer = try KafkaConsumer(
-            bootstrapServers: options.kafkaBootstrap, clientID: "\(ConsumerService.name)-\(name)",
-            configuration: configuration, metricsFactory: MetricsSystem.factory)
+        let client = try ServiceKafka.client(
+            bootstrap: options.kafkaBootstrap, clientID: "\(ConsumerService.name)-\(name)", requestTimeout: configuration.requestTimeout)
+        let consumer = KafkaConsumer(client: client, configuration: configuration, metricsFactory: MetricsSystem.factory)
         engine.health.set(name, .starting)
         defer { engine.health.remove(name) }
         do {
@@ -105,8 +105,12 @@ struct TopicListener: Sendable {
         }
     }
 
-    /// Leaves the group even when the listener's task is cancelled.
+    /// Leaves the group even when the listener's task is cancelled (and closes the client,
+    /// which the consumer does not own).
     private func closeUncancelled(_ consumer: KafkaConsumer) async {
-        await Task { await consumer.close() }.value
+        await Task {
+            await consumer.close()
+            await consumer.client.close()
+        }.value
     }
 }

@@ -60,7 +60,7 @@ extension KafkaTestCluster {
 
     /// librdkafka's mock advertises flexible versions of the group APIs that its handlers
     /// cannot parse (it closes the connection); librdkafka itself never sends them.
-    static let mockVersionCaps: [ApiKey: Int16] = [.joinGroup: 5, .syncGroup: 3, .heartbeat: 3, .leaveGroup: 3]
+    static let mockVersionCaps = KafkaClientConfiguration.librdkafkaMockVersionCaps
 
     func makeClient() -> KafkaClient {
         KafkaClient(configuration: .init(

@@ -57,21 +57,20 @@ public struct TopicInspector: Sendable {
         return records
     }
 
-    /// The group's committed offsets.
-    public func committed(group: String) async throws -> [TopicPartition: Int64] {
-        try await KafkaAdmin(client: client).committedOffsets(group: group)
+    /// The group's committed offsets for the partitions of `topic`.
+    public func committed(group: String, topic: String) async throws -> [TopicPartition: Int64] {
+        let partitions = try await highWatermarks(topic).keys.map { TopicPartition(topic, $0) }
+        return try await KafkaAdmin(client: client).committedOffsets(group: group, partitions: partitions)
     }
 
     /// Records of `topics` not yet committed by `group` (high watermark − committed, a partition
     /// never committed counting from 0).
     public func lag(group: String, topics: [String]) async throws -> Int64 {
-        let committed = try await committed(group: group)
-        var lag: Int64 = 0
+        var ends: [TopicPartition: Int64] = [:]
         for topic in topics {
-            for (partition, end) in try await highWatermarks(topic) {
-                lag += max(0, end - (committed[TopicPartition(topic, partition)] ?? 0))
-            }
+            for (partition, end) in try await highWatermarks(topic) { ends[TopicPartition(topic, partition)] = end }
         }
-        return lag
+        let committed = try await KafkaAdmin(client: client).committedOffsets(group: group, partitions: Array(ends.keys))
+        return ends.reduce(0) { $0 + max(0, $1.value - (committed[$1.key] ?? 0)) }
     }
 }

@@ -65,6 +65,17 @@ public enum ServiceKafka {
         }
     }
 
+    /// A client for `bootstrap`, with the API version caps librdkafka's mock cluster needs
+    /// when that is where it points (the services run unchanged against every Kafka).
+    public static func client(bootstrap: String, clientID: String, requestTimeout: Duration = .seconds(30)) throws -> KafkaClient {
+        guard let servers = KafkaBootstrapServer.parseList(bootstrap) else {
+            throw ServiceError.invalidConfiguration("cannot parse Kafka bootstrap servers '\(bootstrap)' (want host:port[,host:port…])")
+        }
+        return KafkaClient(configuration: KafkaClientConfiguration(
+            bootstrapServers: servers, clientID: clientID, requestTimeout: requestTimeout,
+            maxApiVersions: isMock(bootstrap: bootstrap) ? KafkaClientConfiguration.librdkafkaMockVersionCaps : [:]))
+    }
+
     /// The bootstrap is the mock cluster's (`LAB_KAFKA_MOCK_BOOTSTRAP`).
     static func isMock(bootstrap: String) -> Bool {
         guard let mock = ProcessInfo.processInfo.environment["LAB_KAFKA_MOCK_BOOTSTRAP"], !mock.isEmpty else { return false }
