@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "QueryService", dependencies: ["ServiceKit"], path: "Sources/Services/QueryService"),
         .target(name: "ReplayWorker", dependencies: ["ServiceKit"], path: "Sources/Services/ReplayWorker"),
         // Reports of experiment runs: history, metric series, SVG plots, report.md. No I/O but files.
-        .target(name: "ExperimentReport", path: "Sources/Services/ExperimentReport"),
+        .target(name: "ExperimentReport", dependencies: ["WireCore"], path: "Sources/Services/ExperimentReport"),
         // Runs experiments: starts servers' clients and service processes, drives load, injects
         // faults, reads everything back, checks invariants.
         .target(

@@ -1,3 +1,5 @@
+import WireCore
+
 /// A JSON value for trace events and the admin API, with keys kept in insertion order so
 /// trace lines read the same way every time.
 public enum JSONValue: Sendable, Equatable {
@@ -40,7 +42,7 @@ public enum JSONValue: Sendable, Equatable {
 
     public func write(into out: inout String) {
         switch self {
-        case let .string(s): JSONValue.writeString(s, into: &out)
+        case let .string(s): JSONText.appendQuoted(s, to: &out)
         case let .int(i): out += String(i)
         case let .double(d): out += d.isFinite ? String(d) : "null"
         case let .bool(b): out += b ? "true" : "false"
@@ -56,33 +58,12 @@ public enum JSONValue: Sendable, Equatable {
             out += "{"
             for (index, (key, value)) in pairs.enumerated() {
                 if index > 0 { out += "," }
-                JSONValue.writeString(key, into: &out)
+                JSONText.appendQuoted(key, to: &out)
                 out += ":"
                 value.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 
     /// A small strict parser (objects, arrays, strings, numbers, literals) for reading trace

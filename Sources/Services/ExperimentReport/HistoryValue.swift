@@ -1,4 +1,5 @@
 import Foundation
+import WireCore
 
 /// A JSON value for the `key` and `value` fields of a history line: what the operation read
 /// or wrote, kept as data (not preformatted text) so that a checker can compare it.
@@ -64,26 +65,8 @@ extension HistoryValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Ex
     }
 }
 
-/// JSON text pieces shared by the history and the report files.
-enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00"
-                out += String(scalar.value, radix: 16).leftPadded(to: 2)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
+/// JSON numbers as the history and the report files write them.
+extension JSONText {
     /// A finite Double as JSON: integral values without ".0" (counts read as counts),
     /// others as Swift's shortest round-tripping text (valid JSON, exponent included).
     static func number(_ value: Double) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import WireCore
 
 /// Named time series sampled during a run: at each offset (seconds since the run started)
 /// some of the series have a value. Written as one wide CSV (`t_seconds,name1,name2,…`) with

@@ -1,4 +1,5 @@
 import Foundation
+import WireCore
 import Synchronization
 
 /// The run's operation history, Jepsen-style: every operation a client of the experiment
