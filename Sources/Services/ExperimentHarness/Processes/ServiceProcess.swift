@@ -98,12 +98,11 @@ public final class ServiceProcess: Sendable {
 
 public enum HarnessError: Error, CustomStringConvertible {
     case process(String)
-    case timeout(String)
     case setup(String)
 
     public var description: String {
         switch self {
-        case let .process(why), let .timeout(why), let .setup(why): why
+        case let .process(why), let .setup(why): why
         }
     }
 }

@@ -21,8 +21,6 @@ public final class ExperimentRun: Sendable {
         var services: [ServiceProcess] = []
         var serviceStarts: [String: Int] = [:]
         var plots: [(file: String, title: String, series: [String])] = []
-        var phase = "setup"
-        var counters: [String: Int] = [:]
     }
 
     public let experiment: any Experiment
@@ -67,9 +65,9 @@ public final class ExperimentRun: Sendable {
 
     // MARK: Progress and records
 
-    /// Enters a phase (printed, and shown in the progress line).
+    /// Enters a phase (printed, and a line of the history).
     public func phase(_ name: String) {
-        state.withLock { $0.phase = name }
+        record("harness", "phase", .ok, value: name)
         say("phase: \(name)")
     }
 
@@ -77,14 +75,6 @@ public final class ExperimentRun: Sendable {
         let line = String(format: "[%@ %6.1fs] ", experiment.id, elapsed) + text + "\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
-
-    public var currentPhase: String { state.withLock { $0.phase } }
-
-    public func count(_ name: String, by amount: Int = 1) {
-        state.withLock { $0.counters[name, default: 0] += amount }
-    }
-
-    public func counter(_ name: String) -> Int { state.withLock { $0.counters[name] ?? 0 } }
 
     /// One line of history.jsonl: an operation's invoke, or its completion.
     public func record(_ process: String, _ op: String, _ phase: Phase, key: String? = nil, value: String? = nil, error: String? = nil) {
