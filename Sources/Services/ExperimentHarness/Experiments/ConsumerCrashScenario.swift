@@ -1,3 +1,4 @@
+import ExperimentReport
 import Foundation
 import ServiceKit
 
@@ -47,10 +48,12 @@ struct ConsumerCrashScenario {
         let lag = try await readback.waitLagZero(group: group, topics: [topic], timeout: .seconds(90))
         // The restarted consumer's own count of redelivered records it recognised.
         var skipped: Double?
-        if replacement != nil, let metrics = try? await HTTPClient(port: LabServices.consumerPort).get("/metrics") {
-            skipped = metrics.text.split(separator: "\n")
-                .filter { $0.hasPrefix("lab_consumer_processed_total") && $0.contains("outcome=\"duplicate\"") }
-                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        if replacement != nil {
+            let client = HTTPClient(port: LabServices.consumerPort)
+            if let metrics = try? await client.get("/metrics") {
+                skipped = PrometheusText.parse(metrics.text).sum("lab_consumer_processed_total", where: ["outcome": "duplicate"])
+            }
+            client.close()
         }
         await run.stopServices()
 
