@@ -127,8 +127,12 @@ struct MySQLBench: AsyncParsableCommand {
         var operations = 0
         var seconds = 0.0
         var cpuSeconds = 0.0
+        /// The user-space part of `cpuSeconds`: the client's own code, without the kernel's
+        /// socket and scheduling work (which both sides share).
+        var userSeconds = 0.0
         var rate: Double { seconds > 0 ? Double(operations) / seconds : 0 }
         var cpuMicrosecondsPerOperation: Double { operations > 0 ? cpuSeconds * 1e6 / Double(operations) : 0 }
+        var userMicrosecondsPerOperation: Double { operations > 0 ? userSeconds * 1e6 / Double(operations) : 0 }
     }
 
     /// Alternates the Swift client and the peer `rounds` times (each round: 1/rounds of the
@@ -141,6 +145,7 @@ struct MySQLBench: AsyncParsableCommand {
             let roundConnections = connections / rounds + (round < connections % rounds ? 1 : 0)
             if name == "connect" && roundConnections == 0 { continue }
             let cpuBefore = processCPUSeconds()
+            let userBefore = processUserCPUSeconds()
             let (operations, elapsed) = try await Task(executorPreference: eventLoop) { () async throws -> (Int, Double) in
                 switch name {
                 case "text-select": return try await textSelect(configuration, eventLoop, seconds: roundSeconds)
@@ -152,14 +157,20 @@ struct MySQLBench: AsyncParsableCommand {
             swift.operations += operations
             swift.seconds += elapsed
             swift.cpuSeconds += processCPUSeconds() - cpuBefore
+            swift.userSeconds += processUserCPUSeconds() - userBefore
             let round = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)
             native.operations += round.operations
             native.seconds += round.seconds
             native.cpuSeconds += round.cpuSeconds
+            native.userSeconds += round.userSeconds
         }
         // Client CPU per operation (user + system, whole process): steadier than the rates
         // when other work shares the machine.
-        let cpu = String(format: "cpu_us_per_op=%.1f/%.1f", swift.cpuMicrosecondsPerOperation, native.cpuMicrosecondsPerOperation)
+        let cpu = String(
+            format: "cpu_us_per_op=%.1f/%.1f user_us_per_op=%.1f/%.1f",
+            swift.cpuMicrosecondsPerOperation, native.cpuMicrosecondsPerOperation,
+            swift.userMicrosecondsPerOperation, native.userMicrosecondsPerOperation
+        )
         let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + " " + cpu
         printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: name == "connect" ? "connections/s" : "ops/s", extra: extra)
     }
@@ -300,12 +311,21 @@ struct MySQLPeer {
                 let parts = field.split(separator: "=", maxSplits: 1)
                 if parts.count == 2, let value = Double(parts[1]) { fields[parts[0]] = value }
             }
-            if let operations = fields["ops"], let elapsed = fields["seconds"], let cpu = fields["cpu_us_per_op"] {
-                return MySQLBench.Tally(operations: Int(operations), seconds: elapsed, cpuSeconds: cpu * operations / 1e6)
+            if let operations = fields["ops"], let elapsed = fields["seconds"], let cpu = fields["cpu_us_per_op"], let user = fields["user_us_per_op"] {
+                return MySQLBench.Tally(
+                    operations: Int(operations), seconds: elapsed, cpuSeconds: cpu * operations / 1e6, userSeconds: user * operations / 1e6
+                )
             }
         }
         throw Failure("could not read the peer's output for \(name):\n\(output)")
     }
+}
+
+/// User CPU time this process has used, in seconds.
+func processUserCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
 }
 
 /// CPU time (user + system) this process has used, in seconds.

@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 import WireCore
 
@@ -30,14 +31,24 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         var session: MySQLConnectionStateMachine.SessionInfo?
         var generation: UInt64 = 0
         var timedOutGeneration: UInt64?
+        /// A caller holds the connection's turn (one command at a time: the protocol has no
+        /// request ids to match pipelined replies); the others wait in FIFO order.
+        var turnTaken = false
+        var turnWaiters = Deque<UnsafeContinuation<Void, Never>>()
+
+        mutating func startCommand(_ command: MySQLConnectionStateMachine.Command) -> (MySQLConnectionStateMachine.Action, UInt64) {
+            if let failure { return (.commandFailed(failure), 0) }
+            generation += 1
+            buffered = nil
+            return (machine.startCommand(command), generation)
+        }
     }
 
     public let configuration: MySQLConfiguration
     public let channel: Channel
     private let state: Mutex<State>
-    private let gate = AsyncGate()
     // Event-loop-only.
-    private var decoder: MySQLPacketDecoder
+    @exclusivity(unchecked) private var decoder: MySQLPacketDecoder
 
     private init(configuration: MySQLConfiguration, channel: Channel) {
         self.configuration = configuration
@@ -219,31 +230,40 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     /// Sends COM_QUIT when idle and closes the connection. Never waits for a command in
     /// flight: that command (and any queued behind it) fails with `.connectionClosed`.
     public func close() async {
-        guard gate.tryAcquire() else {
+        let action = state.withLock { state -> MySQLConnectionStateMachine.Action? in
+            guard !state.turnTaken else { return nil }
+            state.turnTaken = true
+            guard state.failure == nil, state.machine.isReady else { return MySQLConnectionStateMachine.Action.none }
+            return state.machine.startCommand(.quit)
+        }
+        guard let action else {
             fail(.connectionClosed)
             return
         }
-        let action = state.withLock { state -> MySQLConnectionStateMachine.Action in
-            guard state.failure == nil, state.machine.isReady else { return .none }
-            return state.machine.startCommand(.quit)
-        }
         if case let .complete(_, bytes) = action { channel.write(bytes: bytes) }
         fail(.connectionClosed)
-        gate.release()
+        endTurn()
     }
 
     private func run(_ command: MySQLConnectionStateMachine.Command, timeout: Duration?) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
-        await gate.acquire()
-        defer { gate.release() }
-        let (action, generation) = state.withLock { state -> (MySQLConnectionStateMachine.Action, UInt64) in
-            if let failure = state.failure { return (.commandFailed(failure), 0) }
-            state.generation += 1
-            state.buffered = nil
-            return (state.machine.startCommand(command), state.generation)
+        // Uncontended (the usual case): take the turn and start the command under one lock,
+        // without suspending.
+        var started = state.withLock { state -> (MySQLConnectionStateMachine.Action, UInt64)? in
+            guard !state.turnTaken else { return nil }
+            state.turnTaken = true
+            return state.startCommand(command)
         }
+        if started == nil {
+            await waitForTurn()
+            started = state.withLock { $0.startCommand(command) }
+        }
+        defer { endTurn() }
+        let (action, generation) = started!
         switch action {
         case let .send(bytes):
-            guard channel.write(bytes: bytes) else { throw currentFailure }
+            // Sent at once, not at the end of the loop turn: nothing else goes out before the
+            // reply, and the rest of this turn then runs while the server works.
+            guard channel.write(bytes: bytes, flush: .immediately) else { throw currentFailure }
         case let .complete(result, bytes):
             guard channel.write(bytes: bytes) else { throw currentFailure }
             return result
@@ -262,7 +282,7 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         }
         let outcome = await awaitEvent()
         timer?.cancel()
-        let timedOut = state.withLock { $0.timedOutGeneration == generation }
+        let timedOut = timer != nil && state.withLock { $0.timedOutGeneration == generation }
         if timedOut {
             // Let the kill attempt finish before the next command can start, so a late
             // KILL QUERY never hits the next statement.
@@ -320,6 +340,31 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     }
 
     // MARK: Plumbing
+
+    /// Waits until the caller ahead hands the turn over (`endTurn`).
+    private func waitForTurn() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let takenNow = state.withLock { state -> Bool in
+                if !state.turnTaken {
+                    state.turnTaken = true
+                    return true
+                }
+                state.turnWaiters.append(continuation)
+                return false
+            }
+            if takenNow { continuation.resume() }
+        }
+    }
+
+    /// Hands the turn to the next waiting caller, or frees it.
+    private func endTurn() {
+        let next = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            if let next = state.turnWaiters.popFirst() { return next }
+            state.turnTaken = false
+            return nil
+        }
+        next?.resume()
+    }
 
     private var currentFailure: MySQLError {
         state.withLock { $0.failure } ?? .connectionClosed
@@ -391,31 +436,72 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     public func channelRead(_ buffer: inout InboundBuffer) {
         let end = buffer.writerIndex
         var index = buffer.readerIndex
-        do {
-            if decoder.hasBufferedBytes {
-                decoder.append(buffer.storage[index..<end])
-                index = end
-                buffer.readerIndex = index
-                while let packet = try decoder.next() { handle(packet) }
-                return
-            }
-            let storage = buffer.storage
-            while let packet = try decoder.next(from: storage, index: &index, end: end) { handle(packet) }
-            if let length = MySQLPacketDecoder.frameLength(in: storage, at: index, end: end), length >= 32 * 1024 {
-                decoder.append(storage[index..<end])
-                index = end
-            }
+        if decoder.hasBufferedBytes {
+            decoder.append(buffer.storage[index..<end])
+            index = end
             buffer.readerIndex = index
-        } catch {
-            buffer.readerIndex = end
-            fail(.protocolViolation(error))
+            handlePackets { (decoder: inout MySQLPacketDecoder) throws(MySQLProtocolError) in try decoder.next() }
+            return
         }
+        let storage = buffer.storage
+        let ok = handlePackets { (decoder: inout MySQLPacketDecoder) throws(MySQLProtocolError) in
+            try decoder.next(from: storage, index: &index, end: end)
+        }
+        if ok, let length = MySQLPacketDecoder.frameLength(in: storage, at: index, end: end), length >= 32 * 1024 {
+            decoder.append(storage[index..<end])
+            index = end
+        }
+        buffer.readerIndex = ok ? index : end
     }
 
-    private func handle(_ packet: MySQLPacket) {
-        let action = state.withLock { $0.machine.packetReceived(packet) }
-        if case .authenticated = action { decoder.maxPayloadSize = configuration.maxPayloadSize }
-        perform(action)
+    /// What one locked pass over the received packets ends with.
+    private enum PacketsOutcome {
+        /// No more whole packets.
+        case drained
+        /// An action to carry out before reading on.
+        case perform(MySQLConnectionStateMachine.Action)
+        /// The command completed and its caller was waiting: resume it (nothing to send).
+        case resume(Waiter, Result<Event, MySQLError>)
+        case malformed(MySQLProtocolError)
+    }
+
+    /// Feeds every whole packet `next` yields to the state machine under one acquisition of
+    /// the lock (a result set is several packets), stopping at each action that needs doing.
+    /// Returns false after a malformed packet (the connection is then failed).
+    @discardableResult
+    private func handlePackets(_ next: (inout MySQLPacketDecoder) throws(MySQLProtocolError) -> MySQLPacket?) -> Bool {
+        while true {
+            let outcome = state.withLock { state -> PacketsOutcome in
+                while true {
+                    let packet: MySQLPacket?
+                    do throws(MySQLProtocolError) { packet = try next(&decoder) } catch { return .malformed(error) }
+                    guard let packet else { return .drained }
+                    let action = state.machine.packetReceived(packet)
+                    switch action {
+                    case .none:
+                        continue
+                    case let .complete(result, bytes) where bytes.isEmpty:
+                        guard let waiter = state.waiter else { return .perform(action) }
+                        state.waiter = nil
+                        return .resume(waiter, .success(.completed(result)))
+                    default:
+                        return .perform(action)
+                    }
+                }
+            }
+            switch outcome {
+            case .drained:
+                return true
+            case let .perform(action):
+                if case .authenticated = action { decoder.maxPayloadSize = configuration.maxPayloadSize }
+                perform(action)
+            case let .resume(waiter, result):
+                waiter.resume(returning: result)
+            case let .malformed(error):
+                fail(.protocolViolation(error))
+                return false
+            }
+        }
     }
 
     public func channelClosed(_ error: WireError) {

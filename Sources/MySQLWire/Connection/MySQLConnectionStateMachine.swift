@@ -113,12 +113,22 @@ public struct MySQLConnectionStateMachine: Sendable {
     }
 
     struct ResultReading: Sendable {
-        var binary: Bool
+        var binary = false
         /// The prepared statement being executed (binary results).
         var statementID: UInt32? = nil
         var phase: ResultPhase = .first
         var current = MySQLResultSet()
-        var finished: [MySQLResultSet] = []
+        /// Finished result sets: the first apart, as most commands have only one.
+        var first: MySQLResultSet?
+        var more: [MySQLResultSet] = []
+        /// Column definitions announced and received so far in the current result set.
+        var columnCount = 0
+        var columnsSeen = 0
+        /// Set at the first column that differs from `recentColumns` at its position: from
+        /// there on the columns are collected into `current.columns`.
+        var collectingColumns = false
+        /// A column was not remembered in `recentColumns` (too many, or too large).
+        var uncachedColumn = false
     }
 
     struct PrepareReading: Sendable {
@@ -129,10 +139,13 @@ public struct MySQLConnectionStateMachine: Sendable {
         var columns: [ColumnDefinition41] = []
     }
 
-    enum CommandState: Sendable {
-        case result(ResultReading)
-        case prepare(PrepareReading)
-        case okOnly(String)
+    /// What the command in flight waits for. Its progress lives in `resultReading` or
+    /// `prepareReading`, outside the enum, so each packet updates it in place instead of
+    /// copying an enum payload out and back.
+    enum CommandKind: Sendable {
+        case result
+        case prepare
+        case okOnly(StaticString)
     }
 
     enum State: Sendable {
@@ -140,9 +153,7 @@ public struct MySQLConnectionStateMachine: Sendable {
         case awaitingTLS(HandshakeV10)
         case authenticating(AuthState)
         case ready
-        case command(CommandState)
-        /// Transient, while a packet is being handled.
-        case processing
+        case command(CommandKind)
         case closed
     }
 
@@ -157,8 +168,15 @@ public struct MySQLConnectionStateMachine: Sendable {
     /// execute sends them again), used when an execute skips them.
     private var cachedStatementColumns: [UInt32: [ColumnDefinition41]] = [:]
     public private(set) var isTLS = false
+    /// The result reply being read (see `CommandKind`).
+    private var resultReading = ResultReading()
+    private var prepareReading = PrepareReading(sql: "")
     /// Recently decoded result column definitions with their wire bytes, by position.
     private var recentColumns: [(payload: [UInt8], column: ColumnDefinition41)] = []
+    /// The columns of `recentColumns[0..<count]` as the array a result set carries, handed out
+    /// again (no allocation, no copies) while a repeated query sends the same definitions.
+    /// Emptied whenever one of those positions changes.
+    private var recentColumnArray: [ColumnDefinition41] = []
     /// The last command's framed bytes (see `startCommand`).
     private var sendScratch: [UInt8] = []
     /// Sequence id the next packet from the server must carry.
@@ -192,15 +210,8 @@ public struct MySQLConnectionStateMachine: Sendable {
                 return try authPacketReceived(packet.payload, auth: auth)
             case .ready:
                 throw .protocolViolation(.unexpectedPacket(state: "idle", firstByte: packet.header, length: packet.payload.count))
-            case .command(var command):
-                // Take the command state out (so its row arrays stay uniquely referenced and
-                // appends do not copy them), and put it back unless a transition happened.
-                state = .processing
-                let action = try commandPacketReceived(packet.payload, command: &command)
-                if case .processing = state { state = .command(command) }
-                return action
-            case .processing:
-                return .none
+            case let .command(kind):
+                return try commandPacketReceived(packet.payload, kind: kind)
             case .closed:
                 return .none
             }
@@ -400,16 +411,19 @@ public struct MySQLConnectionStateMachine: Sendable {
         switch command {
         case let .query(sql):
             COMQuery(sql: sql).encode(into: &writer)
-            state = .command(.result(ResultReading(binary: false)))
+            resultReading = ResultReading()
+            state = .command(.result)
         case let .prepare(sql):
             COMStmtPrepare(sql: sql).encode(into: &writer)
-            state = .command(.prepare(PrepareReading(sql: sql)))
+            prepareReading = PrepareReading(sql: sql)
+            state = .command(.prepare)
         case let .execute(statement, parameters):
             guard parameters.count == statement.parameters.count else {
                 return .commandFailed(.invalidArgument("statement has \(statement.parameters.count) parameters, \(parameters.count) given"))
             }
             COMStmtExecute(statementID: statement.id, parameters: parameters).encode(into: &writer)
-            state = .command(.result(ResultReading(binary: true, statementID: statement.id)))
+            resultReading = ResultReading(binary: true, statementID: statement.id)
+            state = .command(.result)
         case let .closeStatement(id):
             cachedStatementColumns[id] = nil
             COMStmtClose(statementID: id).encode(into: &writer)
@@ -434,12 +448,13 @@ public struct MySQLConnectionStateMachine: Sendable {
 
     private mutating func commandFailed(_ payload: [UInt8]) throws(MySQLError) -> Action {
         let error = try protocolCall { () throws(MySQLProtocolError) in try ERRPacket.decode(payload) }.error
+        resultReading = ResultReading()  // drop rows of result sets before the error
         state = .ready
         return .commandFailed(.server(error))
     }
 
-    private mutating func commandPacketReceived(_ payload: [UInt8], command: inout CommandState) throws(MySQLError) -> Action {
-        switch command {
+    private mutating func commandPacketReceived(_ payload: [UInt8], kind: CommandKind) throws(MySQLError) -> Action {
+        switch kind {
         case let .okOnly(name):
             if ERRPacket.isERR(payload) { return try commandFailed(payload) }
             guard payload.first == 0x00 else {
@@ -448,24 +463,24 @@ public struct MySQLConnectionStateMachine: Sendable {
             let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
             state = .ready
             return .complete(.ok(ok), send: [])
-        case var .result(reading):
-            command = .okOnly("")  // drop the second reference before mutating `reading`
-            defer { command = .result(reading) }
-            return try resultPacketReceived(payload, reading: &reading)
-        case var .prepare(reading):
-            command = .okOnly("")
-            defer { command = .prepare(reading) }
+        case .result:
+            return try resultPacketReceived(payload)
+        case .prepare:
+            // Not a hot path: taken out and put back around the call (no overlapping access).
+            var reading = prepareReading
+            prepareReading = PrepareReading(sql: "")
+            defer { if case .command(.prepare) = state { prepareReading = reading } }
             return try preparePacketReceived(payload, reading: &reading)
         }
     }
 
-    private mutating func resultPacketReceived(_ payload: [UInt8], reading: inout ResultReading) throws(MySQLError) -> Action {
-        switch reading.phase {
+    private mutating func resultPacketReceived(_ payload: [UInt8]) throws(MySQLError) -> Action {
+        switch resultReading.phase {
         case .first:
             if ERRPacket.isERR(payload) { return try commandFailed(payload) }
             if payload.first == 0x00 {
                 let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
-                return finishResultSet(ok: ok, reading: &reading)
+                return finishResultSet(ok: ok)
             }
             if payload.first == 0xfb {
                 throw .protocolViolation(.unsupported("LOCAL INFILE request (CLIENT_LOCAL_FILES was not offered)"))
@@ -484,7 +499,7 @@ public struct MySQLConnectionStateMachine: Sendable {
                 }
             }
             if !metadataFollows {
-                guard reading.binary, reading.finished.isEmpty, let id = reading.statementID,
+                guard resultReading.binary, resultReading.first == nil, let id = resultReading.statementID,
                       let columns = cachedStatementColumns[id], columns.count == count
                 else {
                     throw .protocolViolation(.unexpectedPacket(
@@ -492,83 +507,130 @@ public struct MySQLConnectionStateMachine: Sendable {
                     ))
                 }
                 // No EOF follows: metadata caching is only used with CLIENT_DEPRECATE_EOF.
-                reading.current.columns = columns
-                reading.phase = .rows
+                resultReading.current.columns = columns
+                resultReading.phase = .rows
                 return .none
             }
-            reading.current.columns.reserveCapacity(count)
-            reading.phase = .columns(remaining: count)
+            resultReading.columnCount = count
+            resultReading.columnsSeen = 0
+            resultReading.collectingColumns = false
+            resultReading.uncachedColumn = false
+            resultReading.phase = .columns(remaining: count)
             return .none
         case let .columns(remaining):
-            reading.current.columns.append(try resultColumn(payload, at: reading.current.columns.count))
+            try resultColumnReceived(payload)
             if remaining > 1 {
-                reading.phase = .columns(remaining: remaining - 1)
+                resultReading.phase = .columns(remaining: remaining - 1)
             } else {
-                if cacheMetadata, reading.binary, reading.finished.isEmpty, let id = reading.statementID {
-                    cachedStatementColumns[id] = reading.current.columns
+                finishColumns()
+                if cacheMetadata, resultReading.binary, resultReading.first == nil, let id = resultReading.statementID {
+                    cachedStatementColumns[id] = resultReading.current.columns
                 }
-                reading.phase = deprecateEOF ? .rows : .columnsEOF
+                resultReading.phase = deprecateEOF ? .rows : .columnsEOF
             }
             return .none
         case .columnsEOF:
             guard EOFPacket.isEOF(payload) else {
                 throw .protocolViolation(.unexpectedPacket(state: "waiting for the EOF after column definitions", firstByte: payload.first, length: payload.count))
             }
-            reading.phase = .rows
+            resultReading.phase = .rows
             return .none
         case .rows:
             if payload.first == 0xfe && payload.count < 0xff_ffff {
                 // End of rows: EOF, or an OK with header 0xFE under CLIENT_DEPRECATE_EOF.
                 if deprecateEOF {
                     let ok = try protocolCall { () throws(MySQLProtocolError) in try OKPacket.decode(payload, capabilities: capabilities) }
-                    return finishResultSet(ok: ok, reading: &reading)
+                    return finishResultSet(ok: ok)
                 }
                 let eof = try protocolCall { () throws(MySQLProtocolError) in try EOFPacket.decode(payload) }
-                return finishResultSet(ok: OKPacket(header: 0xfe, statusFlags: eof.statusFlags, warnings: eof.warnings), reading: &reading)
+                return finishResultSet(ok: OKPacket(header: 0xfe, statusFlags: eof.statusFlags, warnings: eof.warnings))
             }
             if ERRPacket.isERR(payload) { return try commandFailed(payload) }
             let row: [MySQLValue]
-            if reading.binary {
-                row = try protocolCall { () throws(MySQLProtocolError) in try BinaryResultRow.decodeValues(payload, columns: reading.current.columns) }
+            if resultReading.binary {
+                row = try protocolCall { () throws(MySQLProtocolError) in try BinaryResultRow.decodeValues(payload, columns: resultReading.current.columns) }
             } else {
-                row = try protocolCall { () throws(MySQLProtocolError) in try TextResultRow.decodeValues(payload, columns: reading.current.columns) }
+                row = try protocolCall { () throws(MySQLProtocolError) in try TextResultRow.decodeValues(payload, columns: resultReading.current.columns) }
             }
-            reading.current.rows.append(row)
+            resultReading.current.rows.append(row)
             return .none
         }
     }
 
-    /// Decodes a result column definition, or reuses the one decoded from the same bytes at
-    /// the same position of an earlier result (a repeated query sends identical definitions;
-    /// decoding them builds six strings each).
-    private mutating func resultColumn(_ payload: [UInt8], at index: Int) throws(MySQLError) -> ColumnDefinition41 {
-        if index < recentColumns.count, recentColumns[index].payload == payload {
-            return recentColumns[index].column
+    /// A column definition of the current result set. While every definition so far equals
+    /// the one remembered at its position (a repeated query), nothing is decoded or copied;
+    /// at the first difference the columns start being collected.
+    private mutating func resultColumnReceived(_ payload: [UInt8]) throws(MySQLError) {
+        let index = resultReading.columnsSeen
+        resultReading.columnsSeen += 1
+        if !resultReading.collectingColumns {
+            if index < recentColumns.count, recentColumns[index].payload == payload { return }
+            // Every earlier position matched, so `index <= recentColumns.count`.
+            resultReading.collectingColumns = true
+            var columns: [ColumnDefinition41] = []
+            columns.reserveCapacity(resultReading.columnCount)
+            for position in 0..<index { columns.append(recentColumns[position].column) }
+            resultReading.current.columns = columns
         }
+        let column = try resultColumn(payload, at: index)
+        resultReading.current.columns.append(column)
+    }
+
+    /// Sets the current result set's columns once the last definition has arrived.
+    private mutating func finishColumns() {
+        let count = resultReading.columnCount
+        if resultReading.collectingColumns {
+            let allRemembered = !resultReading.uncachedColumn && count <= recentColumns.count
+            recentColumnArray = allRemembered ? resultReading.current.columns : []
+            return
+        }
+        if recentColumnArray.count != count {
+            recentColumnArray = recentColumns[0..<count].map(\.column)
+        }
+        resultReading.current.columns = recentColumnArray
+    }
+
+    /// Decodes a result column definition and remembers it with its bytes at its position, so
+    /// that the next result with the same definitions skips decoding (six strings each).
+    private mutating func resultColumn(_ payload: [UInt8], at index: Int) throws(MySQLError) -> ColumnDefinition41 {
         let column = try protocolCall { () throws(MySQLProtocolError) in try ColumnDefinition41.decode(payload) }
-        guard payload.count <= 1024 else { return column }
+        guard payload.count <= 1024 else {
+            resultReading.uncachedColumn = true
+            return column
+        }
         if index < recentColumns.count {
             recentColumns[index] = (payload, column)
+            if index < recentColumnArray.count { recentColumnArray = [] }
         } else if index == recentColumns.count && index < 64 {
             recentColumns.append((payload, column))
+        } else {
+            resultReading.uncachedColumn = true
         }
         return column
     }
 
-    private mutating func finishResultSet(ok: OKPacket, reading: inout ResultReading) -> Action {
-        reading.current.affectedRows = ok.affectedRows
-        reading.current.lastInsertID = ok.lastInsertID
-        reading.current.warnings = ok.warnings
-        reading.current.statusFlags = ok.statusFlags
-        reading.current.info = ok.info
-        reading.finished.append(reading.current)
-        reading.current = MySQLResultSet()
+    private mutating func finishResultSet(ok: OKPacket) -> Action {
+        var finished = MySQLResultSet()
+        swap(&finished, &resultReading.current)
+        finished.affectedRows = ok.affectedRows
+        finished.lastInsertID = ok.lastInsertID
+        finished.warnings = ok.warnings
+        finished.statusFlags = ok.statusFlags
+        finished.info = ok.info
+        if resultReading.first == nil {
+            resultReading.first = finished
+        } else {
+            resultReading.more.append(finished)
+        }
         if ok.statusFlags.contains(.moreResultsExist) {
-            reading.phase = .first
+            resultReading.phase = .first
             return .none
         }
         state = .ready
-        return .complete(.result(MySQLResult(resultSets: reading.finished)), send: [])
+        let result = MySQLResult(first: resultReading.first ?? finished, more: resultReading.more)
+        resultReading.first = nil
+        resultReading.more = []
+        return .complete(.result(result), send: [])
     }
 
     private mutating func preparePacketReceived(_ payload: [UInt8], reading: inout PrepareReading) throws(MySQLError) -> Action {

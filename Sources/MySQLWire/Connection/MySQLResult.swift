@@ -28,12 +28,25 @@ public struct MySQLResultSet: Sendable, Hashable {
 
 /// Everything a query returned: one result set per statement (multi-statements, stored
 /// procedures). The convenience accessors read the first one.
+///
+/// There is always at least one result set. The first is stored apart from the others: most
+/// statements return exactly one, which then costs no array.
 public struct MySQLResult: Sendable, Hashable {
-    public var resultSets: [MySQLResultSet]
+    public var first: MySQLResultSet
+    /// The result sets after the first.
+    public var more: [MySQLResultSet]
 
-    public init(resultSets: [MySQLResultSet]) { self.resultSets = resultSets }
+    public init(first: MySQLResultSet, more: [MySQLResultSet] = []) {
+        self.first = first
+        self.more = more
+    }
 
-    public var first: MySQLResultSet { resultSets.first ?? MySQLResultSet() }
+    /// `resultSets` empty stands for one empty result set.
+    public init(resultSets: [MySQLResultSet]) {
+        self.init(first: resultSets.first ?? MySQLResultSet(), more: Array(resultSets.dropFirst()))
+    }
+
+    public var resultSets: [MySQLResultSet] { [first] + more }
     public var columns: [ColumnDefinition41] { first.columns }
     public var rows: [[MySQLValue]] { first.rows }
     public var affectedRows: UInt64 { first.affectedRows }

@@ -15,13 +15,17 @@ public enum BinaryResultRow {
             try reader.skip(bitmapLength, field: "NULL bitmap")
             var values: [MySQLValue] = []
             values.reserveCapacity(columns.count)
-            for (index, column) in columns.enumerated() {
+            // By index, reading only the fields needed (iterating would copy each definition).
+            for index in columns.indices {
                 let bit = index + 2
                 if payload[bitmapStart + bit / 8] & (1 << UInt8(bit % 8)) != 0 {
                     values.append(.null)
                     continue
                 }
-                values.append(try MySQLValue.decodeBinary(&reader, type: column.type, unsigned: column.isUnsigned, binaryCharset: column.isBinary, field: column.name))
+                values.append(try MySQLValue.decodeBinary(
+                    &reader, type: columns[index].type, unsigned: columns[index].isUnsigned,
+                    binaryCharset: columns[index].isBinary, field: columns[index].name
+                ))
             }
             guard reader.isAtEnd else {
                 throw .malformed(field: "binary row", reason: "\(reader.remaining) bytes after \(columns.count) columns", offset: reader.readerIndex)
@@ -197,11 +201,7 @@ extension MySQLValue {
             let start = reader.readerIndex
             let count = try reader.readLengthEncodedLength(field)
             let slice = try reader.readSlice(count, field)
-            let column = ColumnDefinition41(
-                name: field, characterSet: binaryCharset ? MySQLCharacterSet.binary : 45, type: type,
-                flags: unsigned ? .unsigned : []
-            )
-            return try MySQLValue(text: slice, column: column, offset: start)
+            return try MySQLValue(text: slice, type: type, unsigned: unsigned, binaryCharset: binaryCharset, field: field, offset: start)
         }
     }
 }

@@ -44,16 +44,21 @@ public struct TextResultRow: Sendable, Hashable {
             var reader = ByteReader(payload)
             var values: [MySQLValue] = []
             values.reserveCapacity(columns.count)
-            for column in columns {
+            // By index, reading only the fields needed: iterating the definitions would copy
+            // each one (six strings retained and released per column and row).
+            for index in columns.indices {
                 if reader.peekUInt8() == 0xfb {
                     reader.readerIndex += 1
                     values.append(.null)
                     continue
                 }
                 let start = reader.readerIndex
-                let count = try reader.readLengthEncodedLength(column.name)
-                let slice = try reader.readSlice(count, column.name)
-                values.append(try MySQLValue(text: slice, column: column, offset: start))
+                let count = try reader.readLengthEncodedLength(columns[index].name)
+                let slice = try reader.readSlice(count, columns[index].name)
+                values.append(try MySQLValue(
+                    text: slice, type: columns[index].type, unsigned: columns[index].isUnsigned,
+                    binaryCharset: columns[index].isBinary, field: columns[index].name, offset: start
+                ))
             }
             guard reader.isAtEnd else {
                 throw .malformed(field: "text row", reason: "\(reader.remaining) bytes after \(columns.count) columns", offset: reader.readerIndex)
@@ -73,12 +78,23 @@ public struct TextResultRow: Sendable, Hashable {
 extension MySQLValue {
     /// Parses the text protocol's spelling of a value of `column`'s type.
     public init(text: ArraySlice<UInt8>, column: ColumnDefinition41, offset: Int = 0) throws(WireDecodingError) {
+        try self.init(
+            text: text, type: column.type, unsigned: column.isUnsigned, binaryCharset: column.isBinary, field: column.name, offset: offset
+        )
+    }
+
+    /// Parses the text protocol's spelling of a value of type `type`; `field` names the column
+    /// in an error.
+    init(
+        text: ArraySlice<UInt8>, type: MySQLColumnType, unsigned: Bool, binaryCharset: Bool,
+        field: @autoclosure () -> String, offset: Int
+    ) throws(WireDecodingError) {
         func fail(_ what: String) -> WireDecodingError {
-            .malformed(field: column.name, reason: "\(what) \"\(String(decoding: text.prefix(40), as: UTF8.self))\"", offset: offset)
+            .malformed(field: field(), reason: "\(what) \"\(String(decoding: text.prefix(40), as: UTF8.self))\"", offset: offset)
         }
-        switch column.type {
+        switch type {
         case .tiny, .short, .long, .int24, .longlong, .year:
-            if column.isUnsigned {
+            if unsigned {
                 guard let v = parseUnsigned(text) else { throw fail("not an unsigned integer:") }
                 self = .uint(v)
             } else {
@@ -113,7 +129,7 @@ extension MySQLValue {
         case .geometry:
             self = .bytes(Array(text))
         default:
-            self = column.isBinary ? .bytes(Array(text)) : .string(String(decoding: text, as: UTF8.self))
+            self = binaryCharset ? .bytes(Array(text)) : .string(String(decoding: text, as: UTF8.self))
         }
     }
 

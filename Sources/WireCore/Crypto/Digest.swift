@@ -5,29 +5,52 @@ public enum Digest {
     public enum Algorithm: Sendable {
         case sha1, sha256, sha512
 
-        fileprivate var evp: OpaquePointer? {
+        /// The implementation, fetched from OpenSSL's provider once: passing the legacy
+        /// `EVP_sha1()` instead makes OpenSSL 3 fetch it again on every digest (name lookups
+        /// under locks, more than the hashing of a short input costs).
+        fileprivate var implementation: OpaquePointer? {
             switch self {
-            case .sha1: return EVP_sha1()
-            case .sha256: return EVP_sha256()
-            case .sha512: return EVP_sha512()
+            case .sha1: return Fetched.sha1.pointer
+            case .sha256: return Fetched.sha256.pointer
+            case .sha512: return Fetched.sha512.pointer
             }
         }
     }
 
-    public static func hash<C: Collection>(_ algorithm: Algorithm, _ data: C) -> [UInt8] where C.Element == UInt8 {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let body: (UnsafeRawBufferPointer) -> Void = { raw in
-            _ = EVP_Digest(raw.baseAddress, raw.count, &output, &length, algorithm.evp, nil)
+    /// A fetched `EVP_MD`, kept for the life of the process.
+    private struct Fetched: @unchecked Sendable {
+        let pointer: OpaquePointer?
+        init(_ name: String, fallback: @autoclosure () -> OpaquePointer?) {
+            pointer = EVP_MD_fetch(nil, name, nil) ?? fallback()
         }
-        if let done: Void = data.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
-            _ = done
-        } else {
-            Array(data).withUnsafeBytes(body)
-        }
-        return Array(output.prefix(Int(length)))
+        static let sha1 = Fetched("SHA1", fallback: EVP_sha1())
+        static let sha256 = Fetched("SHA256", fallback: EVP_sha256())
+        static let sha512 = Fetched("SHA512", fallback: EVP_sha512())
     }
 
+    public static func hash(_ algorithm: Algorithm, _ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { hash(algorithm, $0) }
+    }
+
+    public static func hash<C: Collection>(_ algorithm: Algorithm, _ data: C) -> [UInt8] where C.Element == UInt8 {
+        if let digest = data.withContiguousStorageIfAvailable({ hash(algorithm, UnsafeRawBufferPointer($0)) }) {
+            return digest
+        }
+        return Array(data).withUnsafeBytes { hash(algorithm, $0) }
+    }
+
+    public static func hash(_ algorithm: Algorithm, _ data: UnsafeRawBufferPointer) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let ok = output.withUnsafeMutableBufferPointer { buffer in
+            EVP_Digest(data.baseAddress, data.count, buffer.baseAddress, &length, algorithm.implementation, nil) == 1
+        }
+        output.removeSubrange((ok ? Int(length) : 0)...)
+        return output
+    }
+
+    public static func sha1(_ data: [UInt8]) -> [UInt8] { hash(.sha1, data) }
+    public static func sha256(_ data: [UInt8]) -> [UInt8] { hash(.sha256, data) }
     public static func sha1<C: Collection>(_ data: C) -> [UInt8] where C.Element == UInt8 { hash(.sha1, data) }
     public static func sha256<C: Collection>(_ data: C) -> [UInt8] where C.Element == UInt8 { hash(.sha256, data) }
 

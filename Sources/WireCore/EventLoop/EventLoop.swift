@@ -42,10 +42,12 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
     private let wakeFD: Int32
     private let threadID = Atomic<UInt>(0)
 
-    // Loop-thread-only state.
-    private var selectables: [EventLoopSelectable?] = []
-    private var deferredFlushes: [EventLoopSelectable] = []
-    private var workInFlight: [Work] = []
+    // Loop-thread-only state. Confined to one thread, so exclusive by construction: the
+    // dynamic exclusivity check (a thread-local lookup per access, several per loop turn)
+    // is switched off for it.
+    @exclusivity(unchecked) private var selectables: [EventLoopSelectable?] = []
+    @exclusivity(unchecked) private var deferredFlushes: [EventLoopSelectable] = []
+    @exclusivity(unchecked) private var workInFlight: [Work] = []
 
     public init(name: String = "lab-event-loop") {
         self.name = name
@@ -210,12 +212,15 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
                 }
             }
 
-            let now = NanoTime.now()
-            let expired = shared.withLock { $0.timers.popExpired(now: now) }
+            // Expired timers, and the work queued so far, taken under one lock (the clock is
+            // read only when timers exist). Work queued from here on runs on the next turn,
+            // after I/O.
+            let expired = shared.withLock { state -> [@Sendable () -> Void] in
+                swap(&state.work, &workInFlight)
+                if state.timers.isEmpty { return [] }
+                return state.timers.popExpired(now: NanoTime.now())
+            }
             for callback in expired { callback() }
-
-            // Run the work queued so far; work it queues runs on the next turn, after I/O.
-            shared.withLock { state in swap(&state.work, &workInFlight) }
             for work in workInFlight {
                 switch work {
                 case let .closure(body): body()

@@ -43,15 +43,16 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
 
     private let io: Mutex<IOState>
 
-    // Loop-thread-only state.
-    private var inbound: InboundBuffer
-    private weak var handler: (any ChannelHandler)?
+    // Loop-thread-only state (exclusive by confinement; the hot ones skip the dynamic
+    // exclusivity check, a thread-local lookup per access).
+    @exclusivity(unchecked) private var inbound: InboundBuffer
+    @exclusivity(unchecked) private weak var handler: (any ChannelHandler)?
     private var hasHandler = false
     private var closeDelivered = false
     private var establishment: UnsafeContinuation<Result<Void, WireError>, Never>?
     private var establishmentTimer: UInt64?
     private var pendingTLS: (configuration: TLSConfiguration, host: String)?
-    private var readingPaused = false
+    @exclusivity(unchecked) private var readingPaused = false
     private var hangupWhilePaused = false
 
     public var description: String { "Channel(\(peer), fd \(fd))" }
@@ -289,14 +290,16 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     // MARK: Readiness
 
     func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {
-        let lifecycle = io.withLock { $0.lifecycle }
+        // An edge-triggered event reports writability whenever the socket is writable, so
+        // only a write that is waiting for room makes it worth a flush.
+        let (lifecycle, waitingForWritable) = io.withLock { ($0.lifecycle, $0.waitingForWritable) }
         switch lifecycle {
         case .connecting:
             if writable || hangup { connectCompleted(peerHungUp: hangup) }
         case .handshaking:
             continueHandshake()
         case .active:
-            if writable { flushFromLoop() }
+            if writable && waitingForWritable { flushFromLoop() }
             if readable || hangup { readAvailable(peerHungUp: hangup) }
         case .closed:
             return
@@ -315,6 +318,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
             return
         }
         var delivered = false
+        var isTLS = false
         while true {
             var failure: WireError?
             var sawEOF = false
@@ -324,6 +328,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                 io.withLock { state -> Int in
                     if case .closed = state.lifecycle { drained = true; return 0 }
                     if let tls = state.tls {
+                        isTLS = true
                         switch tls.read(into: raw.baseAddress!, count: raw.count) {
                         case let .done(n): return n
                         case .wantRead, .wantWrite: drained = true; return 0
@@ -332,7 +337,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                         }
                     }
                     while true {
-                        let n = Glibc.read(fd, raw.baseAddress!, raw.count)
+                        let n = recv(fd, raw.baseAddress!, raw.count, 0)
                         if n > 0 {
                             if n < raw.count && !peerHungUp { drained = true }
                             return n
@@ -361,7 +366,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
         if delivered { inbound.shrinkIfIdle(to: options.receiveBufferCapacity) }
         // A TLS read may have been blocked on a write (renegotiation, key update).
-        if io.withLock({ $0.waitingForWritable }) { flushFromLoop() }
+        if isTLS && io.withLock({ $0.waitingForWritable }) { flushFromLoop() }
     }
 
     // MARK: Flow control
@@ -417,12 +422,25 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
 
     // MARK: Writing
 
+    /// When bytes written on the loop thread leave.
+    public enum FlushTiming: Sendable {
+        /// At the end of the loop turn, together with whatever else the turn writes (many
+        /// pipelined requests in one syscall).
+        case endOfTurn
+        /// Now. For a request that waits for its reply before anything else is written (a
+        /// MySQL command): the work left in this turn then overlaps the server's.
+        case immediately
+    }
+
     /// Encodes bytes straight into the outbound buffer and sends them. Safe from any thread.
     /// Returns false (and encodes nothing) when the channel is already closed; a failure while
-    /// sending closes the channel and reaches the handler.
+    /// sending closes the channel and reaches the handler. Writes from other threads are
+    /// always sent at once; `timing` decides for writes on the loop thread.
     @discardableResult
-    public func write(_ encode: (inout [UInt8]) -> Void) -> Bool {
+    public func write(flush timing: FlushTiming = .endOfTurn, _ encode: (inout [UInt8]) -> Void) -> Bool {
         let onLoop = eventLoop.inEventLoop
+        let sendNow = !onLoop || timing == .immediately
+        var drainCallbacksDue = false
         var deferToLoop = false
         var failure: WireError?
         let accepted = io.withLock { state -> Bool in
@@ -433,29 +451,28 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                 return true
             case .active:
                 encode(&state.outbound)
-                if state.waitingForWritable || state.flushDeferred { return true }
-                if onLoop {
+                if state.waitingForWritable { return true }
+                if sendNow {
+                    // Also sends what an earlier write of this turn deferred (same buffer, in order).
+                    failure = flushLocked(&state)
+                    drainCallbacksDue = failure == nil && !state.drainCallbacks.isEmpty && state.outboundIndex >= state.outbound.count
+                } else if !state.flushDeferred {
                     state.flushDeferred = true
                     deferToLoop = true
-                } else {
-                    failure = flushLocked(&state)
                 }
                 return true
             }
         }
         if deferToLoop { eventLoop.deferFlush(self) }
         if let failure { eventLoop.execute { [self] in closeOnLoop(failure) } }
-        if !onLoop && failure == nil && accepted {
-            let drained = io.withLock { !$0.drainCallbacks.isEmpty && $0.outboundIndex >= $0.outbound.count }
-            if drained { eventLoop.execute { [self] in runDrainCallbacks() } }
-        }
+        if drainCallbacksDue { eventLoop.execute { [self] in runDrainCallbacks() } }
         return accepted
     }
 
-    /// Sends `bytes` (a convenience over `write(_:)`).
+    /// Sends `bytes` (a convenience over `write(flush:_:)`).
     @discardableResult
-    public func write(bytes: [UInt8]) -> Bool {
-        write { $0.append(contentsOf: bytes) }
+    public func write(bytes: [UInt8], flush timing: FlushTiming = .endOfTurn) -> Bool {
+        write(flush: timing) { $0.append(contentsOf: bytes) }
     }
 
     func flushDeferredWrites() {
@@ -464,16 +481,19 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
 
     private func flushFromLoop() {
         var closeNow = false
+        var drainCallbacksDue = false
         let failure = io.withLock { state -> WireError? in
             state.flushDeferred = false
             guard case .active = state.lifecycle else { return nil }
             state.waitingForWritable = false
             let failure = flushLocked(&state)
-            if failure == nil && state.closeWhenFlushed && state.outboundIndex >= state.outbound.count { closeNow = true }
+            let drained = state.outboundIndex >= state.outbound.count
+            if failure == nil && state.closeWhenFlushed && drained { closeNow = true }
+            drainCallbacksDue = drained && !state.drainCallbacks.isEmpty
             return failure
         }
         if let failure { closeOnLoop(failure); return }
-        runDrainCallbacks()
+        if drainCallbacksDue { runDrainCallbacks() }
         if closeNow { closeOnLoop(.closed(peer: peer)) }
     }
 

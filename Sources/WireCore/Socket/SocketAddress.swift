@@ -44,6 +44,16 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     /// blocks the calling thread; the lab connects to loopback addresses, which resolve at once.
     public static func resolve(host: String, port: Int) throws(WireError) -> [SocketAddress] {
         guard (0...65535).contains(port) else { throw .invalidAddress("\(host):\(port)") }
+        // A dotted-quad IPv4 literal (the usual 127.0.0.1) needs no resolver: getaddrinfo
+        // would consult nsswitch and the hosts file on every connect.
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr = v4
+            return [SocketAddress(storage: .v4(address), host: host, port: port)]
+        }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

@@ -245,6 +245,17 @@ import WireCore
         #expect(run([renamed, Self.columnB], [.int(3), .string("z")])?.columns == [renamed, Self.columnB])
         #expect(run([Self.columnA], [.int(4)])?.columns == [Self.columnA])
         #expect(run([Self.columnB, Self.columnA], [.string("w"), .int(5)])?.rows == [[.string("w"), .int(5)]])
+        // A change after a matching prefix, a longer and a shorter result than remembered, and a
+        // definition too large to remember (then decoded every time).
+        let wide = ColumnDefinition41(table: String(repeating: "t", count: 1100), name: "w", type: .varString)
+        #expect(run([Self.columnB, renamed], [.string("v"), .int(6)])?.columns == [Self.columnB, renamed])
+        #expect(run([Self.columnB, renamed, Self.columnA], [.string("v"), .int(7), .int(8)])?.columns == [Self.columnB, renamed, Self.columnA])
+        #expect(run([Self.columnB, renamed], [.string("v"), .int(9)])?.columns == [Self.columnB, renamed])
+        #expect(run([Self.columnB, renamed, Self.columnA], [.string("v"), .int(7), .int(8)])?.columns == [Self.columnB, renamed, Self.columnA])
+        #expect(run([Self.columnB, wide], [.string("v"), .string("u")])?.columns == [Self.columnB, wide])
+        #expect(run([Self.columnB, wide], [.string("v"), .string("t")])?.rows == [[.string("v"), .string("t")]])
+        #expect(run([Self.columnB, renamed], [.string("v"), .int(10)])?.columns == [Self.columnB, renamed])
+        #expect(run([Self.columnB, renamed], [.string("v"), .int(11)])?.columns == [Self.columnB, renamed])
         #expect(machine.isReady)
     }
 

@@ -12,7 +12,7 @@ let mysqlPeerSource = ##"""
  *
  * CASE: text-select | prepared-select | insert | connect. Timed cases run SECONDS (connect
  * runs COUNT connections). Prints one line:
- *   `PEER <case> ops=<n> seconds=<s> rate=<ops/s> cpu_us_per_op=<client CPU per operation>`.
+ *   `PEER <case> ops=<n> seconds=<s> rate=<ops/s> cpu_us_per_op=<client CPU per operation> user_us_per_op=<its user part>`.
  */
 #include <mysql.h>
 #include <stdio.h>
@@ -60,12 +60,20 @@ static double cpu_seconds(void) {
     return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
-static double cpu_start;
+/* User CPU time alone: the client library's own work, without the kernel's socket path. */
+static double user_seconds(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
+}
+
+static double cpu_start, user_start;
 
 /* Rate, and the client's own CPU per operation (robust where wall-clock rates are noisy). */
 static void report(const char *name, long ops, double seconds) {
-    double cpu = cpu_seconds() - cpu_start;
-    printf("PEER %s ops=%ld seconds=%.6f rate=%.3f cpu_us_per_op=%.3f\n", name, ops, seconds, ops / seconds, cpu * 1e6 / ops);
+    double cpu = cpu_seconds() - cpu_start, user = user_seconds() - user_start;
+    printf("PEER %s ops=%ld seconds=%.6f rate=%.3f cpu_us_per_op=%.3f user_us_per_op=%.3f\n",
+           name, ops, seconds, ops / seconds, cpu * 1e6 / ops, user * 1e6 / ops);
 }
 
 static void text_select(double seconds, long rows) {
@@ -174,6 +182,7 @@ int main(int argc, char **argv) {
     long count = atol(argv[8]), rows = atol(argv[9]);
     if (mysql_library_init(0, NULL, NULL)) { fprintf(stderr, "mysql_peer: mysql_library_init failed\n"); return 1; }
     cpu_start = cpu_seconds();
+    user_start = user_seconds();
     if (!strcmp(argv[1], "text-select")) text_select(seconds, rows);
     else if (!strcmp(argv[1], "prepared-select")) prepared_select(seconds, rows);
     else if (!strcmp(argv[1], "insert")) insert(seconds);
