@@ -11,47 +11,60 @@ public struct PooledConnection<Connection: PoolableConnection>: Sendable {
     let acquiredAt: NanoTime
 }
 
+// The pool's bookkeeping is kept in types that do not depend on the connection type (they
+// hold `any PoolableConnection`): types nested in the generic pool would be generic too, and
+// every acquire and release would look their metadata up at run time (a third of an
+// uncontended acquire+release when they were).
+
+/// A connection as the pool lends it, before it is given its concrete type.
+struct PoolLent: Sendable {
+    let connection: any PoolableConnection
+    let id: ConnectionPoolStateMachine.ConnectionID
+    let acquiredAt: NanoTime
+}
+
+typealias PoolWaiter = UnsafeContinuation<Result<PoolLent, ConnectionPoolError>, Never>
+
+struct PoolLease {
+    let acquiredAt: NanoTime
+    let site: String
+}
+
+/// What the machine's ids stand for.
+struct PoolResources {
+    var connections: [Int: any PoolableConnection] = [:]
+    var waiters: [Int: (continuation: PoolWaiter, site: String, startedAt: NanoTime)] = [:]
+    var leases: [Int: PoolLease] = [:]
+    var nextWaiterID = 1
+}
+
+struct PoolState {
+    var machine: ConnectionPoolStateMachine
+    var resources = PoolResources()
+    var timer: (id: UInt64, deadline: NanoTime)?
+}
+
+/// Work decided under the lock and carried out after it.
+enum PoolEffect {
+    case create(Int)
+    case lend(PoolWaiter, PoolLent, waitedSince: NanoTime)
+    case validate(Int, any PoolableConnection)
+    case close(any PoolableConnection, ConnectionPoolStateMachine.CloseReason)
+    case fail(PoolWaiter, ConnectionPoolError)
+    case leak(Int, heldFor: Duration, site: String)
+}
+
 /// A bounded connection pool with HikariCP's semantics and metrics. The decisions are made
 /// by `ConnectionPoolStateMachine`; this type performs them: it opens, pings and closes
 /// connections, wakes waiting callers, and keeps one event-loop timer armed for the
 /// machine's next deadline.
 public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Sendable {
     public typealias Factory = @Sendable () async throws -> Connection
-    typealias Waiter = UnsafeContinuation<Result<PooledConnection<Connection>, ConnectionPoolError>, Never>
-
-    struct Lease {
-        let acquiredAt: NanoTime
-        let site: String
-    }
-
-    struct State {
-        var machine: ConnectionPoolStateMachine
-        var resources = Resources()
-        var timer: (id: UInt64, deadline: NanoTime)?
-    }
-
-    /// What the machine's ids stand for.
-    struct Resources {
-        var connections: [Int: Connection] = [:]
-        var waiters: [Int: (continuation: Waiter, site: String, startedAt: NanoTime)] = [:]
-        var leases: [Int: Lease] = [:]
-        var nextWaiterID = 1
-    }
-
-    /// Work decided under the lock and carried out after it.
-    enum Effect {
-        case create(Int)
-        case lend(Waiter, PooledConnection<Connection>, waitedSince: NanoTime)
-        case validate(Int, Connection)
-        case close(Connection, ConnectionPoolStateMachine.CloseReason)
-        case fail(Waiter, ConnectionPoolError)
-        case leak(Int, heldFor: Duration, site: String)
-    }
 
     public let name: String
     public let configuration: ConnectionPoolConfiguration
     private let factory: Factory
-    private let state: Mutex<State>
+    private let state: Mutex<PoolState>
     private let eventLoop: EventLoop
     private let metrics: ConnectionPoolMetrics
     private let logger: Logger
@@ -70,7 +83,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         self.eventLoop = eventLoop
         self.logger = logger
         self.metrics = ConnectionPoolMetrics(pool: name, factory: metricsFactory)
-        self.state = Mutex(State(machine: ConnectionPoolStateMachine(configuration: configuration)))
+        self.state = Mutex(PoolState(machine: ConnectionPoolStateMachine(configuration: configuration)))
         apply { machine, now in machine.start(now: now) }
     }
 
@@ -84,7 +97,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
             return state.resources.nextWaiterID
         }
         let result = await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: Waiter) in
+            await withUnsafeContinuation { (continuation: PoolWaiter) in
                 apply { machine, now, state in
                     state.waiters[waiterID] = (continuation, site, now)
                     return machine.acquire(waiterID, now: now)
@@ -93,7 +106,9 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         } onCancel: {
             apply { machine, _ in machine.cancel(waiterID) }
         }
-        return try result.get()
+        let lent = try result.get()
+        // Only this pool's factory puts connections in, so each is a `Connection`.
+        return PooledConnection(connection: unsafeDowncast(lent.connection, to: Connection.self), id: lent.id, acquiredAt: lent.acquiredAt)
     }
 
     /// Returns a connection. Pass `broken: true` when it failed in a way that leaves it
@@ -142,20 +157,20 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         apply { machine, now, _ in event(&machine, now) }
     }
 
-    private func apply(_ event: (inout ConnectionPoolStateMachine, NanoTime, inout Resources) -> [ConnectionPoolStateMachine.Action]) {
+    private func apply(_ event: (inout ConnectionPoolStateMachine, NanoTime, inout PoolResources) -> [ConnectionPoolStateMachine.Action]) {
         let now = NanoTime.now()
         var rearm: NanoTime?
-        let (effects, snapshot) = state.withLock { state -> ([Effect], ConnectionPoolSnapshot) in
+        let (effects, snapshot) = state.withLock { state -> ([PoolEffect], ConnectionPoolSnapshot) in
             let actions = event(&state.machine, now, &state.resources)
-            var effects: [Effect] = []
+            var effects: [PoolEffect] = []
             for action in actions {
                 switch action {
                 case let .createConnection(id):
                     effects.append(.create(id))
                 case let .lease(id, waiterID):
                     guard let waiter = state.resources.waiters.removeValue(forKey: waiterID), let connection = state.resources.connections[id] else { continue }
-                    state.resources.leases[id] = Lease(acquiredAt: now, site: waiter.site)
-                    effects.append(.lend(waiter.continuation, PooledConnection(connection: connection, id: id, acquiredAt: now), waitedSince: waiter.startedAt))
+                    state.resources.leases[id] = PoolLease(acquiredAt: now, site: waiter.site)
+                    effects.append(.lend(waiter.continuation, PoolLent(connection: connection, id: id, acquiredAt: now), waitedSince: waiter.startedAt))
                 case let .validate(id):
                     if let connection = state.resources.connections[id] { effects.append(.validate(id, connection)) }
                 case let .close(id, reason):
@@ -194,7 +209,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         for effect in effects { perform(effect) }
     }
 
-    private func perform(_ effect: Effect) {
+    private func perform(_ effect: PoolEffect) {
         switch effect {
         case let .create(id):
             Task {
