@@ -144,8 +144,7 @@ struct MySQLBench: AsyncParsableCommand {
         for round in 0..<rounds {
             let roundConnections = connections / rounds + (round < connections % rounds ? 1 : 0)
             if name == "connect" && roundConnections == 0 { continue }
-            let cpuBefore = processCPUSeconds()
-            let userBefore = processUserCPUSeconds()
+            let cpuBefore = ProcessCPUTime.now()
             let (operations, elapsed) = try await Task(executorPreference: eventLoop) { () async throws -> (Int, Double) in
                 switch name {
                 case "text-select": return try await textSelect(configuration, eventLoop, seconds: roundSeconds)
@@ -156,8 +155,9 @@ struct MySQLBench: AsyncParsableCommand {
             }.value
             swift.operations += operations
             swift.seconds += elapsed
-            swift.cpuSeconds += processCPUSeconds() - cpuBefore
-            swift.userSeconds += processUserCPUSeconds() - userBefore
+            let cpuAfter = ProcessCPUTime.now()
+            swift.cpuSeconds += cpuAfter.total - cpuBefore.total
+            swift.userSeconds += cpuAfter.user - cpuBefore.user
             let round = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)
             native.operations += round.operations
             native.seconds += round.seconds
@@ -321,17 +321,21 @@ struct MySQLPeer {
     }
 }
 
-/// User CPU time this process has used, in seconds.
-func processUserCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+/// CPU time this process has used so far, in seconds, user and system apart.
+struct ProcessCPUTime {
+    var user: Double
+    var system: Double
+    var total: Double { user + system }
+
+    static func now() -> ProcessCPUTime {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return ProcessCPUTime(
+            user: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
+            system: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        )
+    }
 }
 
 /// CPU time (user + system) this process has used, in seconds.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-}
+func processCPUSeconds() -> Double { ProcessCPUTime.now().total }

@@ -99,7 +99,8 @@ public struct MySQLConnectionStateMachine: Sendable {
 
     enum ResultPhase: Sendable {
         case first
-        case columns(remaining: Int)
+        /// Column definitions until `ResultReading.columnsSeen` reaches `columnCount`.
+        case columns
         case columnsEOF
         case rows
     }
@@ -515,13 +516,11 @@ public struct MySQLConnectionStateMachine: Sendable {
             resultReading.columnsSeen = 0
             resultReading.collectingColumns = false
             resultReading.uncachedColumn = false
-            resultReading.phase = .columns(remaining: count)
+            resultReading.phase = .columns
             return .none
-        case let .columns(remaining):
+        case .columns:
             try resultColumnReceived(payload)
-            if remaining > 1 {
-                resultReading.phase = .columns(remaining: remaining - 1)
-            } else {
+            if resultReading.columnsSeen == resultReading.columnCount {
                 finishColumns()
                 if cacheMetadata, resultReading.binary, resultReading.first == nil, let id = resultReading.statementID {
                     cachedStatementColumns[id] = resultReading.current.columns

@@ -41,11 +41,6 @@ public struct MySQLResult: Sendable, Hashable {
         self.more = more
     }
 
-    /// `resultSets` empty stands for one empty result set.
-    public init(resultSets: [MySQLResultSet]) {
-        self.init(first: resultSets.first ?? MySQLResultSet(), more: Array(resultSets.dropFirst()))
-    }
-
     public var resultSets: [MySQLResultSet] { [first] + more }
     public var columns: [ColumnDefinition41] { first.columns }
     public var rows: [[MySQLValue]] { first.rows }

@@ -43,8 +43,8 @@ public struct InboundBuffer: Sendable {
                 writerIndex = unread
             }
             if storage.count - writerIndex < minimum {
-                // A new zeroed array plus one memcpy: growing element by element is slow in
-                // debug builds and makes a multi-megabyte message crawl in.
+                // A new array plus one memcpy: growing element by element is slow in debug
+                // builds and makes a multi-megabyte message crawl in.
                 let newCount = max(storage.count * 2, writerIndex + minimum)
                 var grown = InboundBuffer.unfilledStorage(count: newCount)
                 let used = writerIndex

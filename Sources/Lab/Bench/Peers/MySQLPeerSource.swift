@@ -53,25 +53,23 @@ static MYSQL *open_connection(void) {
     return mysql;
 }
 
-/* CPU time (user + system) this process has used, in seconds. */
-static double cpu_seconds(void) {
+/* CPU time this process has used, in seconds: user + system, and user alone (the client
+   library's own work, without the kernel's socket path). */
+static void cpu_times(double *total, double *user) {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
-/* User CPU time alone: the client library's own work, without the kernel's socket path. */
-static double user_seconds(void) {
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
+    *user = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
+    *total = *user + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
 static double cpu_start, user_start;
 
 /* Rate, and the client's own CPU per operation (robust where wall-clock rates are noisy). */
 static void report(const char *name, long ops, double seconds) {
-    double cpu = cpu_seconds() - cpu_start, user = user_seconds() - user_start;
+    double cpu, user;
+    cpu_times(&cpu, &user);
+    cpu -= cpu_start;
+    user -= user_start;
     printf("PEER %s ops=%ld seconds=%.6f rate=%.3f cpu_us_per_op=%.3f user_us_per_op=%.3f\n",
            name, ops, seconds, ops / seconds, cpu * 1e6 / ops, user * 1e6 / ops);
 }
@@ -181,8 +179,7 @@ int main(int argc, char **argv) {
     double seconds = atof(argv[7]);
     long count = atol(argv[8]), rows = atol(argv[9]);
     if (mysql_library_init(0, NULL, NULL)) { fprintf(stderr, "mysql_peer: mysql_library_init failed\n"); return 1; }
-    cpu_start = cpu_seconds();
-    user_start = user_seconds();
+    cpu_times(&cpu_start, &user_start);
     if (!strcmp(argv[1], "text-select")) text_select(seconds, rows);
     else if (!strcmp(argv[1], "prepared-select")) prepared_select(seconds, rows);
     else if (!strcmp(argv[1], "insert")) insert(seconds);
