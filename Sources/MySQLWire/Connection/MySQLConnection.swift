@@ -15,18 +15,17 @@ import WireCore
 /// cannot be delivered, or the server does not answer within `killGracePeriod`, the
 /// connection is closed instead (`killed: false`).
 public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
-    typealias Waiter = UnsafeContinuation<Result<Event, MySQLError>, Never>
-
-    enum Event: Sendable {
-        case startTLS([UInt8])
-        case authenticated(MySQLConnectionStateMachine.SessionInfo)
-        case completed(MySQLConnectionStateMachine.CommandResult)
-    }
+    typealias Action = MySQLConnectionStateMachine.Action
+    /// A caller waiting for what the machine decided: `.sendSSLRequestAndStartTLS` and
+    /// `.authenticated` while connecting, `.complete` or `.commandFailed` for a command,
+    /// `.closeConnection` when the connection failed. The machine's own action is handed
+    /// over as it is (moved, not re-wrapped), so a reply reaches its caller without copies.
+    typealias Waiter = UnsafeContinuation<Action, Never>
 
     struct State {
         var machine: MySQLConnectionStateMachine
         var waiter: Waiter?
-        var buffered: Result<Event, MySQLError>?
+        var buffered: Action?
         var failure: MySQLError?
         var session: MySQLConnectionStateMachine.SessionInfo?
         var generation: UInt64 = 0
@@ -98,7 +97,7 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         defer { channel.eventLoop.cancelTimer(watchdog) }
         while true {
             switch await connection.awaitEvent() {
-            case let .success(.startTLS(sslRequest)):
+            case let .sendSSLRequestAndStartTLS(sslRequest):
                 guard channel.write(bytes: sslRequest) else {
                     throw connection.currentFailure
                 }
@@ -110,15 +109,15 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
                 }
                 let action = connection.state.withLock { $0.machine.tlsEstablished() }
                 connection.perform(action)
-            case let .success(.authenticated(session)):
+            case let .authenticated(session):
                 connection.state.withLock { $0.session = session }
                 return connection
-            case .success(.completed):
-                connection.fail(.protocolViolation(.unexpectedPacket(state: "connecting", firstByte: nil, length: 0)))
-                throw connection.currentFailure
-            case let .failure(error):
+            case let .commandFailed(error), let .closeConnection(error):
                 connection.channel.close()
                 throw error
+            case .none, .send, .complete:
+                connection.fail(.protocolViolation(.unexpectedPacket(state: "connecting", firstByte: nil, length: 0)))
+                throw connection.currentFailure
             }
         }
     }
@@ -234,6 +233,9 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             guard !state.turnTaken else { return nil }
             state.turnTaken = true
             guard state.failure == nil, state.machine.isReady else { return MySQLConnectionStateMachine.Action.none }
+            // The reason is recorded before COM_QUIT leaves: the server's hang-up that answers
+            // it (seen on the loop thread, perhaps before this task goes on) is not the reason.
+            state.failure = .connectionClosed
             return state.machine.startCommand(.quit)
         }
         guard let action else {
@@ -246,31 +248,28 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     }
 
     private func run(_ command: MySQLConnectionStateMachine.Command, timeout: Duration?) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
-        // Uncontended (the usual case): take the turn and start the command under one lock,
-        // without suspending.
-        var started = state.withLock { state -> (MySQLConnectionStateMachine.Action, UInt64)? in
-            guard !state.turnTaken else { return nil }
-            state.turnTaken = true
-            return state.startCommand(command)
-        }
-        if started == nil {
-            await waitForTurn()
-            started = state.withLock { $0.startCommand(command) }
-        }
+        if !takeTurnIfFree() { await waitForTurn() }
         defer { endTurn() }
-        let (action, generation) = started!
-        switch action {
-        case let .send(bytes):
-            // Sent at once, not at the end of the loop turn: nothing else goes out before the
-            // reply, and the rest of this turn then runs while the server works.
-            guard channel.write(bytes: bytes, flush: .immediately) else { throw currentFailure }
-        case let .complete(result, bytes):
-            guard channel.write(bytes: bytes) else { throw currentFailure }
-            return result
-        case let .commandFailed(error):
-            throw error
-        default:
-            throw .protocolViolation(.unexpectedPacket(state: "starting a command", firstByte: nil, length: 0))
+        // What starting the command yields is used up inside this block: kept until the end
+        // of the function it would sit in the suspended frame and be destroyed through
+        // run-time type metadata, a measurable part of every command.
+        let generation: UInt64
+        do {
+            let (action, commandGeneration) = state.withLock { $0.startCommand(command) }
+            generation = commandGeneration
+            switch consume action {
+            case let .send(bytes):
+                // Sent at once, not at the end of the loop turn: nothing else goes out before
+                // the reply, and the rest of this turn then runs while the server works.
+                guard channel.write(bytes: bytes, flush: .immediately) else { throw currentFailure }
+            case let .complete(result, bytes):
+                guard channel.write(bytes: bytes) else { throw currentFailure }
+                return result
+            case let .commandFailed(error):
+                throw error
+            default:
+                throw .protocolViolation(.unexpectedPacket(state: "starting a command", firstByte: nil, length: 0))
+            }
         }
 
         var timer: Task<Void, Never>?
@@ -288,12 +287,12 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             // KILL QUERY never hits the next statement.
             await timer?.value
         }
-        switch outcome {
-        case let .success(.completed(result)):
+        switch consume outcome {
+        case let .complete(result, _):
             return result
-        case .success:
+        case .none, .send, .sendSSLRequestAndStartTLS, .authenticated:
             throw .protocolViolation(.unexpectedPacket(state: "command in flight", firstByte: nil, length: 0))
-        case let .failure(error):
+        case let .commandFailed(error), let .closeConnection(error):
             if timedOut, let timeout {
                 if case let .server(serverError) = error, serverError.code == .queryInterrupted || serverError.code == .statementTimeout {
                     throw .queryTimeout(after: timeout, killed: true)
@@ -341,6 +340,15 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
 
     // MARK: Plumbing
 
+    /// Takes the turn when nobody holds it (the usual case: no suspension).
+    private func takeTurnIfFree() -> Bool {
+        state.withLock { state -> Bool in
+            if state.turnTaken { return false }
+            state.turnTaken = true
+            return true
+        }
+    }
+
     /// Waits until the caller ahead hands the turn over (`endTurn`).
     private func waitForTurn() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
@@ -370,14 +378,11 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         state.withLock { $0.failure } ?? .connectionClosed
     }
 
-    private func awaitEvent() async -> Result<Event, MySQLError> {
+    private func awaitEvent() async -> Action {
         await withUnsafeContinuation { (continuation: Waiter) in
-            let immediate = state.withLock { state -> Result<Event, MySQLError>? in
-                if let buffered = state.buffered {
-                    state.buffered = nil
-                    return buffered
-                }
-                if let failure = state.failure { return .failure(failure) }
+            let immediate = state.withLock { state -> Action? in
+                if let buffered = state.buffered.take() { return buffered }
+                if let failure = state.failure { return .closeConnection(failure) }
                 state.waiter = continuation
                 return nil
             }
@@ -385,7 +390,7 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         }
     }
 
-    private func deliver(_ outcome: Result<Event, MySQLError>) {
+    private func deliver(_ outcome: consuming Action) {
         let waiter = state.withLock { state -> Waiter? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -406,25 +411,21 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             state.waiter = nil
             return waiter
         }
-        waiter?.resume(returning: .failure(error))
+        waiter?.resume(returning: .closeConnection(error))
         channel.close()
     }
 
-    private func perform(_ action: MySQLConnectionStateMachine.Action) {
+    private func perform(_ action: consuming Action) {
         switch action {
         case .none:
             return
         case let .send(bytes):
             channel.write(bytes: bytes)
-        case let .sendSSLRequestAndStartTLS(bytes):
-            deliver(.success(.startTLS(bytes)))
-        case let .authenticated(session):
-            deliver(.success(.authenticated(session)))
-        case let .complete(result, bytes):
+        case .sendSSLRequestAndStartTLS, .authenticated, .commandFailed:
+            deliver(action)
+        case let .complete(_, bytes):
             if !bytes.isEmpty { channel.write(bytes: bytes) }
-            deliver(.success(.completed(result)))
-        case let .commandFailed(error):
-            deliver(.failure(error))
+            deliver(action)
         case let .closeConnection(error):
             fail(error)
         }
@@ -460,8 +461,8 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         case drained
         /// An action to carry out before reading on.
         case perform(MySQLConnectionStateMachine.Action)
-        /// The command completed and its caller was waiting: resume it (nothing to send).
-        case resume(Waiter, Result<Event, MySQLError>)
+        /// The command ended (nothing to send) and its caller was waiting: resume it.
+        case resume(Waiter, Action)
         case malformed(MySQLProtocolError)
     }
 
@@ -477,16 +478,11 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
                     do throws(MySQLProtocolError) { packet = try next(&decoder) } catch { return .malformed(error) }
                     guard let packet else { return .drained }
                     let action = state.machine.packetReceived(packet)
-                    switch action {
-                    case .none:
-                        continue
-                    case let .complete(result, bytes) where bytes.isEmpty:
-                        guard let waiter = state.waiter else { return .perform(action) }
-                        state.waiter = nil
-                        return .resume(waiter, .success(.completed(result)))
-                    default:
-                        return .perform(action)
+                    if action.isNone { continue }
+                    if action.endsCommandQuietly, let waiter = state.waiter.take() {
+                        return .resume(waiter, action)
                     }
+                    return .perform(action)
                 }
             }
             switch outcome {
@@ -495,8 +491,8 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             case let .perform(action):
                 if case .authenticated = action { decoder.maxPayloadSize = configuration.maxPayloadSize }
                 perform(action)
-            case let .resume(waiter, result):
-                waiter.resume(returning: result)
+            case let .resume(waiter, action):
+                waiter.resume(returning: action)
             case let .malformed(error):
                 fail(.protocolViolation(error))
                 return false
@@ -513,6 +509,6 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             return waiter
         }
         let failure = currentFailure
-        waiter?.resume(returning: .failure(failure))
+        waiter?.resume(returning: .closeConnection(failure))
     }
 }

@@ -616,20 +616,24 @@ public struct MySQLConnectionStateMachine: Sendable {
         finished.warnings = ok.warnings
         finished.statusFlags = ok.statusFlags
         finished.info = ok.info
-        if resultReading.first == nil {
-            resultReading.first = finished
-        } else {
-            resultReading.more.append(finished)
-        }
         if ok.statusFlags.contains(.moreResultsExist) {
+            if resultReading.first == nil {
+                resultReading.first = finished
+            } else {
+                resultReading.more.append(finished)
+            }
             resultReading.phase = .first
             return .none
         }
         state = .ready
-        let result = MySQLResult(first: resultReading.first ?? finished, more: resultReading.more)
-        resultReading.first = nil
+        // The usual reply has one result set: handed over as it is, no array, no copies.
+        guard let first = resultReading.first.take() else {
+            return .complete(.result(MySQLResult(first: finished)), send: [])
+        }
+        var more = resultReading.more
         resultReading.more = []
-        return .complete(.result(result), send: [])
+        more.append(finished)
+        return .complete(.result(MySQLResult(first: first, more: more)), send: [])
     }
 
     private mutating func preparePacketReceived(_ payload: [UInt8], reading: inout PrepareReading) throws(MySQLError) -> Action {
@@ -694,6 +698,23 @@ public struct MySQLConnectionStateMachine: Sendable {
     /// The transport closed (or the caller closed the connection).
     public mutating func closed() {
         state = .closed
+    }
+}
+
+extension MySQLConnectionStateMachine.Action {
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
+    }
+
+    /// The command in flight ended (a result, or a server error) and nothing is to be sent:
+    /// a waiting caller can be handed this action as it is.
+    var endsCommandQuietly: Bool {
+        switch self {
+        case let .complete(_, bytes): return bytes.isEmpty
+        case .commandFailed: return true
+        default: return false
+        }
     }
 }
 

@@ -97,7 +97,10 @@ public struct MySQLPacketDecoder: Sendable {
                     return MySQLPacket(sequenceID: sequence, payload: Array(bytes[bodyStart..<(bodyStart + length)]))
                 }
                 scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: bytes[bodyStart..<(bodyStart + length)])
+                // From a buffer pointer: a plain memcpy (the slice append is the generic path).
+                bytes.withUnsafeBufferPointer { all in
+                    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)]))
+                }
                 return MySQLPacket(sequenceID: sequence, payload: scratch)
             }
             inPartial = true

@@ -438,6 +438,19 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     /// always sent at once; `timing` decides for writes on the loop thread.
     @discardableResult
     public func write(flush timing: FlushTiming = .endOfTurn, _ encode: (inout [UInt8]) -> Void) -> Bool {
+        write(flush: timing, direct: nil, encode)
+    }
+
+    /// Sends `bytes` (a convenience over `write(flush:_:)`). When they are to leave now and
+    /// nothing is queued before them (a request that waits for its reply), they go to the
+    /// socket straight from `bytes`, without a copy into the outbound buffer; whatever the
+    /// socket does not take is queued as usual.
+    @discardableResult
+    public func write(bytes: [UInt8], flush timing: FlushTiming = .endOfTurn) -> Bool {
+        write(flush: timing, direct: bytes) { $0.append(contentsOf: bytes) }
+    }
+
+    private func write(flush timing: FlushTiming, direct: [UInt8]?, _ encode: (inout [UInt8]) -> Void) -> Bool {
         let onLoop = eventLoop.inEventLoop
         let sendNow = !onLoop || timing == .immediately
         var drainCallbacksDue = false
@@ -450,7 +463,19 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                 encode(&state.outbound)
                 return true
             case .active:
-                encode(&state.outbound)
+                if sendNow, let direct, state.tls == nil, !state.waitingForWritable, state.outboundIndex >= state.outbound.count {
+                    let sent = sendOnce(direct)
+                    if sent == direct.count {
+                        drainCallbacksDue = !state.drainCallbacks.isEmpty
+                        return true
+                    }
+                    // The rest is queued, and the flush below retries it (and reports an error).
+                    state.outbound.removeAll(keepingCapacity: true)
+                    state.outboundIndex = 0
+                    state.outbound.append(contentsOf: direct[sent...])
+                } else {
+                    encode(&state.outbound)
+                }
                 if state.waitingForWritable { return true }
                 if sendNow {
                     // Also sends what an earlier write of this turn deferred (same buffer, in order).
@@ -469,10 +494,18 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         return accepted
     }
 
-    /// Sends `bytes` (a convenience over `write(flush:_:)`).
-    @discardableResult
-    public func write(bytes: [UInt8], flush timing: FlushTiming = .endOfTurn) -> Bool {
-        write(flush: timing) { $0.append(contentsOf: bytes) }
+    /// One `send` of a whole buffer under the I/O lock: the count taken, 0 when the socket
+    /// is full or failed (the queued path then retries, and reports the error).
+    private func sendOnce(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            while true {
+                let n = send(fd, base, raw.count, Int32(MSG_NOSIGNAL))
+                if n >= 0 { return n }
+                if errno == EINTR { continue }
+                return 0
+            }
+        }
     }
 
     func flushDeferredWrites() {

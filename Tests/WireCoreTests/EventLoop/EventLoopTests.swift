@@ -132,7 +132,9 @@ import WireCore
             await withCheckedContinuation { continuation in
                 loop.scheduleTimer(at: NanoTime(nanoseconds: 1)) { continuation.resume() }
             }
-            #expect(ContinuousClock.now - start < .seconds(1))
+            // The failure this guards against is a timer left until the loop's longest sleep
+            // (60 s); a loaded test machine can take a second to schedule the loop thread.
+            #expect(ContinuousClock.now - start < .seconds(10))
         }
     }
 

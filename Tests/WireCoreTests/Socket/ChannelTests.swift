@@ -94,6 +94,32 @@ import WireCore
         #expect(payload == [Int](repeating: perWriter, count: writers))
     }
 
+    /// A write sent at once goes to the socket straight from the caller's array; what the
+    /// socket does not take is queued, and a write behind it waits its turn: 8 MiB (more than
+    /// a loopback socket takes in one send) then a short write come back whole and in order.
+    @Test func aLargeImmediateWriteIsQueuedPastWhatTheSocketTakesAndStaysInOrder() async throws {
+        let server = try TestTCPServer(.echo)
+        defer { server.stop() }
+        let channel = try await Channel.connect(host: "127.0.0.1", port: server.port)
+        let handler = RecordingHandler(eventLoop: channel.eventLoop)
+        channel.setHandler(handler)
+        defer { channel.close() }
+
+        let large = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) }
+        let after = Array("after the large write".utf8)
+        let accepted = await withTaskExecutorPreference(channel.eventLoop) {
+            channel.write(bytes: large, flush: .immediately) && channel.write(bytes: after, flush: .immediately)
+        }
+        #expect(accepted)
+        let total = large.count + after.count
+        let complete = await handler.wait(timeout: .seconds(30)) { $0.bytes.count >= total }
+        let record = handler.snapshot
+        try #require(complete, "received \(record.bytes.count) of \(total) bytes; closed: \(record.closeErrors)")
+        #expect(record.bytes.count == total)
+        #expect(record.bytes == large + after)
+        #expect(record.closeErrors.isEmpty)
+    }
+
     // MARK: Failures to connect
 
     @Test func connectingToAClosedPortIsRefused() async throws {
