@@ -41,83 +41,84 @@ import WireCore
         return written
     }
 
-    /// 1 MiB of payload from four concurrent writers, two on other threads (each write sent
-    /// at once) and two on the channel's own loop (writes coalesced at the end of a loop turn):
-    /// every byte comes back, and each writer's frames come back in the order written.
-    @Test func echoesOneMebibyteFromConcurrentWritersInPerWriterOrder() async throws {
+    /// Runs `body` with a channel to an echo server and the handler recording what comes back.
+    static func withEchoChannel(_ body: (Channel, RecordingHandler) async throws -> Void) async throws {
         let server = try TestTCPServer(.echo)
         defer { server.stop() }
         let channel = try await Channel.connect(host: "127.0.0.1", port: server.port)
         let handler = RecordingHandler(eventLoop: channel.eventLoop)
         channel.setHandler(handler)
         defer { channel.close() }
+        try await body(channel, handler)
+    }
 
-        let writers = 4
-        let perWriter = (1 << 20) / writers
-        let loop = channel.eventLoop
-        let totalWritten = await withTaskGroup(of: Int.self) { group in
-            for writer in 0..<writers {
-                group.addTask {
-                    if writer % 2 == 0 {
-                        return await ChannelTests.writeFrames(channel, writer: UInt8(writer), payloadBytes: perWriter)
-                    }
-                    return await withTaskExecutorPreference(loop) {
-                        await ChannelTests.writeFrames(channel, writer: UInt8(writer), payloadBytes: perWriter)
+    /// 1 MiB of payload from four concurrent writers, two on other threads (each write sent
+    /// at once) and two on the channel's own loop (writes coalesced at the end of a loop turn):
+    /// every byte comes back, and each writer's frames come back in the order written.
+    @Test func echoesOneMebibyteFromConcurrentWritersInPerWriterOrder() async throws {
+        try await Self.withEchoChannel { channel, handler in
+            let writers = 4
+            let perWriter = (1 << 20) / writers
+            let loop = channel.eventLoop
+            let totalWritten = await withTaskGroup(of: Int.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        if writer % 2 == 0 {
+                            return await ChannelTests.writeFrames(channel, writer: UInt8(writer), payloadBytes: perWriter)
+                        }
+                        return await withTaskExecutorPreference(loop) {
+                            await ChannelTests.writeFrames(channel, writer: UInt8(writer), payloadBytes: perWriter)
+                        }
                     }
                 }
+                return await group.reduce(0, +)
             }
-            return await group.reduce(0, +)
-        }
 
-        let complete = await handler.wait(timeout: .seconds(30)) { $0.bytes.count >= totalWritten }
-        let record = handler.snapshot
-        try #require(complete, "received \(record.bytes.count) of \(totalWritten) bytes; closed: \(record.closeErrors)")
-        #expect(record.bytes.count == totalWritten)
-        #expect(record.closeErrors.isEmpty)
-        #expect(record.readsOffLoop == 0, "channelRead ran off the event loop")
+            let complete = await handler.wait(timeout: .seconds(30)) { $0.bytes.count >= totalWritten }
+            let record = handler.snapshot
+            try #require(complete, "received \(record.bytes.count) of \(totalWritten) bytes; closed: \(record.closeErrors)")
+            #expect(record.bytes.count == totalWritten)
+            #expect(record.closeErrors.isEmpty)
+            #expect(record.readsOffLoop == 0, "channelRead ran off the event loop")
 
-        var reader = ByteReader(record.bytes)
-        var nextSequence = [UInt32](repeating: 0, count: writers)
-        var payload = [Int](repeating: 0, count: writers)
-        while !reader.isAtEnd {
-            let writer = Int(try reader.readUInt8("writer"))
-            try #require(writer < writers, "corrupt frame header at \(reader.readerIndex - 1)")
-            let sequence = try reader.readBigEndian(UInt32.self, "sequence")
-            let length = Int(try reader.readBigEndian(UInt16.self, "length"))
-            try #require(sequence == nextSequence[writer], "writer \(writer): frame \(sequence) arrived, \(nextSequence[writer]) expected")
-            let body = try reader.readBytes(length, "payload")
-            try #require(body == Array(Self.frame(writer: UInt8(writer), sequence: sequence, length: length).dropFirst(7)),
-                         "writer \(writer) frame \(sequence): payload corrupted")
-            nextSequence[writer] += 1
-            payload[writer] += length
+            var reader = ByteReader(record.bytes)
+            var nextSequence = [UInt32](repeating: 0, count: writers)
+            var payload = [Int](repeating: 0, count: writers)
+            while !reader.isAtEnd {
+                let writer = Int(try reader.readUInt8("writer"))
+                try #require(writer < writers, "corrupt frame header at \(reader.readerIndex - 1)")
+                let sequence = try reader.readBigEndian(UInt32.self, "sequence")
+                let length = Int(try reader.readBigEndian(UInt16.self, "length"))
+                try #require(sequence == nextSequence[writer], "writer \(writer): frame \(sequence) arrived, \(nextSequence[writer]) expected")
+                let body = try reader.readBytes(length, "payload")
+                try #require(body == Array(Self.frame(writer: UInt8(writer), sequence: sequence, length: length).dropFirst(7)),
+                             "writer \(writer) frame \(sequence): payload corrupted")
+                nextSequence[writer] += 1
+                payload[writer] += length
+            }
+            #expect(payload == [Int](repeating: perWriter, count: writers))
         }
-        #expect(payload == [Int](repeating: perWriter, count: writers))
     }
 
     /// A write sent at once goes to the socket straight from the caller's array; what the
     /// socket does not take is queued, and a write behind it waits its turn: 8 MiB (more than
     /// a loopback socket takes in one send) then a short write come back whole and in order.
     @Test func aLargeImmediateWriteIsQueuedPastWhatTheSocketTakesAndStaysInOrder() async throws {
-        let server = try TestTCPServer(.echo)
-        defer { server.stop() }
-        let channel = try await Channel.connect(host: "127.0.0.1", port: server.port)
-        let handler = RecordingHandler(eventLoop: channel.eventLoop)
-        channel.setHandler(handler)
-        defer { channel.close() }
-
-        let large = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) }
-        let after = Array("after the large write".utf8)
-        let accepted = await withTaskExecutorPreference(channel.eventLoop) {
-            channel.write(bytes: large, flush: .immediately) && channel.write(bytes: after, flush: .immediately)
+        try await Self.withEchoChannel { channel, handler in
+            let large = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) }
+            let after = Array("after the large write".utf8)
+            let accepted = await withTaskExecutorPreference(channel.eventLoop) {
+                channel.write(bytes: large, flush: .immediately) && channel.write(bytes: after, flush: .immediately)
+            }
+            #expect(accepted)
+            let total = large.count + after.count
+            let complete = await handler.wait(timeout: .seconds(30)) { $0.bytes.count >= total }
+            let record = handler.snapshot
+            try #require(complete, "received \(record.bytes.count) of \(total) bytes; closed: \(record.closeErrors)")
+            #expect(record.bytes.count == total)
+            #expect(record.bytes == large + after)
+            #expect(record.closeErrors.isEmpty)
         }
-        #expect(accepted)
-        let total = large.count + after.count
-        let complete = await handler.wait(timeout: .seconds(30)) { $0.bytes.count >= total }
-        let record = handler.snapshot
-        try #require(complete, "received \(record.bytes.count) of \(total) bytes; closed: \(record.closeErrors)")
-        #expect(record.bytes.count == total)
-        #expect(record.bytes == large + after)
-        #expect(record.closeErrors.isEmpty)
     }
 
     // MARK: Failures to connect
