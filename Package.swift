@@ -1,6 +1,18 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// Links the Swift runtime and Foundation into the `lab` executable. The modules are compiled
+/// against the shared Foundation, whose autolink entries do not name the static archives'
+/// own dependencies, so those are listed here (as one group: they refer to each other).
+let staticSwiftRuntime = [
+    "-static-stdlib",
+    "-Xlinker", "--start-group",
+    "-lFoundation", "-lFoundationEssentials", "-lFoundationInternationalization", "-lCoreFoundation",
+    "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "-ldispatch", "-lBlocksRuntime",
+    "-Xlinker", "--end-group",
+    "-lstdc++",
+]
+
 let package = Package(
     name: "ReliabilityLab",
     platforms: [.macOS(.v15)],
@@ -99,14 +111,26 @@ let package = Package(
             dependencies: ["ServiceKit", "ExperimentReport", "LabProxy", "ProcessSupport"],
             path: "Sources/Services/ExperimentHarness"
         ),
-        .executableTarget(
-            name: "Lab",
+        // Every `lab` command (a library, so tests can run commands in-process).
+        .target(
+            name: "LabCLI",
             dependencies: [
                 "WireCore", "RESP", "MySQLWire", "KafkaWire", "LabProxy",
                 "ServiceKit", "CommandService", "OutboxRelay", "ConsumerService", "QueryService", "ReplayWorker",
                 "ExperimentHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // The `lab` executable, with the Swift runtime and Foundation linked in: calls into the
+        // runtime (retain/release, task switches) go direct instead of through the PLT, and its
+        // thread-locals (the current task, executor tracking) are plain offsets instead of a
+        // `__tls_get_addr` call each; it also starts faster (no large shared libraries to load
+        // for every `lab service` process). Only this executable: test bundles link the
+        // libraries dynamically, as the test frameworks do.
+        .executableTarget(
+            name: "Lab",
+            dependencies: ["LabCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: [.unsafeFlags(staticSwiftRuntime, .when(platforms: [.linux]))]
         ),
         // Helpers shared by the integration test targets.
         .target(name: "LabTestSupport", dependencies: ["ProcessSupport"], path: "Tests/LabTestSupport"),
@@ -128,8 +152,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaIntegrationTests",
-            // Lab: the `lab kafka` commands run in-process (@testable import Lab).
-            dependencies: ["KafkaWire", "WireCore", "LabTestSupport", "Lab", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            // LabCLI: the `lab kafka` commands run in-process (@testable import LabCLI).
+            dependencies: ["KafkaWire", "WireCore", "LabTestSupport", "LabCLI", .product(name: "MetricsTestKit", package: "swift-metrics")],
             // Run by the interop tests with the .venv python, found through #filePath.
             exclude: ["Interop/librdkafka_peer.py"]
         ),

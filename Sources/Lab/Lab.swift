@@ -1,10 +1,9 @@
 import ArgumentParser
+import LabCLI
 
+/// The `lab` executable: every command lives in LabCLI. This executable is linked with the
+/// Swift runtime built in (see Package.swift).
 @main
 struct Lab: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "lab",
-        abstract: "Reliability Lab: Kafka, MySQL and Redis experiments over pure-Swift wire protocols.",
-        subcommands: [RedisCLI.self, SQLCLI.self, KafkaCLI.self, ProxyCLI.self, ServiceCLI.self, ExperimentCLI.self, Bench.self]
-    )
+    static let configuration = LabCommand.configuration
 }

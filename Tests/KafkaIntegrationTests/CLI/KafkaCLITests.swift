@@ -1,6 +1,6 @@
 import Foundation
 import KafkaWire
-@testable import Lab
+@testable import LabCLI
 import Synchronization
 import Testing
 
