@@ -272,22 +272,37 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             }
         }
 
-        var timer: Task<Void, Never>?
-        if let timeout {
-            timer = Task { [weak self] in
-                do { try await Task.sleep(for: timeout) } catch { return }
-                await self?.statementTimedOut(generation: generation, timeout: timeout)
-            }
+        guard let timeout else {
+            // No timer to hold: `Task` is a type of another module whose layout is not known
+            // here, so an optional one kept across the wait is handled through run-time type
+            // metadata on every command.
+            return try Self.commandResult(await awaitEvent(), timedOut: false, timeout: nil)
+        }
+        return try await awaitReply(generation: generation, timeout: timeout)
+    }
+
+    /// Waits for the command's reply while a timer kills the statement if it runs too long.
+    private func awaitReply(generation: UInt64, timeout: Duration) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
+        let timer = Task { [weak self] in
+            do { try await Task.sleep(for: timeout) } catch { return }
+            await self?.statementTimedOut(generation: generation, timeout: timeout)
         }
         let outcome = await awaitEvent()
-        timer?.cancel()
-        let timedOut = timer != nil && state.withLock { $0.timedOutGeneration == generation }
+        timer.cancel()
+        let timedOut = state.withLock { $0.timedOutGeneration == generation }
         if timedOut {
             // Let the kill attempt finish before the next command can start, so a late
             // KILL QUERY never hits the next statement.
-            await timer?.value
+            await timer.value
         }
-        switch consume outcome {
+        return try Self.commandResult(outcome, timedOut: timedOut, timeout: timeout)
+    }
+
+    /// What a command's reply means for its caller.
+    private static func commandResult(
+        _ outcome: consuming Action, timedOut: Bool, timeout: Duration?
+    ) throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
+        switch outcome {
         case let .complete(result, _):
             return result
         case .none, .send, .sendSSLRequestAndStartTLS, .authenticated:
