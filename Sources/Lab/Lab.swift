@@ -1,9 +1,7 @@
 import ArgumentParser
 import LabCLI
 
-/// The `lab` executable: every command lives in LabCLI. This executable is linked with the
+/// The `lab` executable: every command lives in LabCLI; this executable is linked with the
 /// Swift runtime built in (see Package.swift).
 @main
-struct Lab: AsyncParsableCommand {
-    static let configuration = LabCommand.configuration
-}
+extension LabCommand {}

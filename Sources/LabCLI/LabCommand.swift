@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `lab`: every command of the lab. A library, so that tests can run commands in-process;
-/// the `lab` executable only calls `main()`.
+/// the `lab` executable only makes it its entry point.
 public struct LabCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lab",

@@ -407,10 +407,7 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
 
     private func deliver(_ outcome: consuming Action) {
         let waiter = state.withLock { state -> Waiter? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
+            if let waiter = state.waiter.take() { return waiter }
             state.buffered = outcome
             return nil
         }
@@ -419,15 +416,18 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
 
     /// Records a fatal error, wakes the waiter with it and closes the channel.
     private func fail(_ error: MySQLError) {
-        let waiter = state.withLock { state -> Waiter? in
+        recordFailure(error).waiter?.resume(returning: .closeConnection(error))
+        channel.close()
+    }
+
+    /// Marks the connection failed (the first reason recorded stays) and takes the waiter;
+    /// returns it with the reason in effect.
+    private func recordFailure(_ error: MySQLError) -> (waiter: Waiter?, failure: MySQLError) {
+        state.withLock { state in
             if state.failure == nil { state.failure = error }
             state.machine.closed()
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
+            return (state.waiter.take(), state.failure ?? error)
         }
-        waiter?.resume(returning: .closeConnection(error))
-        channel.close()
     }
 
     private func perform(_ action: consuming Action) {
@@ -516,14 +516,7 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     }
 
     public func channelClosed(_ error: WireError) {
-        let waiter = state.withLock { state -> Waiter? in
-            if state.failure == nil { state.failure = .connection(error) }
-            state.machine.closed()
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
-        }
-        let failure = currentFailure
+        let (waiter, failure) = recordFailure(.connection(error))
         waiter?.resume(returning: .closeConnection(failure))
     }
 }

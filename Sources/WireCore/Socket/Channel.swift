@@ -463,16 +463,20 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                 encode(&state.outbound)
                 return true
             case .active:
-                if sendNow, let direct, state.tls == nil, !state.waitingForWritable, state.outboundIndex >= state.outbound.count {
-                    let sent = sendOnce(direct)
-                    if sent == direct.count {
+                if sendNow, let direct, !direct.isEmpty, state.tls == nil, !state.waitingForWritable, state.outbound.isEmpty {
+                    switch direct.withUnsafeBytes({ sendPlain($0.baseAddress!, $0.count) }) {
+                    case let .sent(count) where count == direct.count:
                         drainCallbacksDue = !state.drainCallbacks.isEmpty
                         return true
+                    case let .sent(count):
+                        // The rest is queued; the flush below sends on until the socket is full.
+                        state.outbound.append(contentsOf: direct[count...])
+                    case .full:
+                        state.outbound.append(contentsOf: direct)
+                    case let .failed(error):
+                        failure = error
+                        return true
                     }
-                    // The rest is queued, and the flush below retries it (and reports an error).
-                    state.outbound.removeAll(keepingCapacity: true)
-                    state.outboundIndex = 0
-                    state.outbound.append(contentsOf: direct[sent...])
                 } else {
                     encode(&state.outbound)
                 }
@@ -494,17 +498,23 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         return accepted
     }
 
-    /// One `send` of a whole buffer under the I/O lock: the count taken, 0 when the socket
-    /// is full or failed (the queued path then retries, and reports the error).
-    private func sendOnce(_ bytes: [UInt8]) -> Int {
-        bytes.withUnsafeBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            while true {
-                let n = send(fd, base, raw.count, Int32(MSG_NOSIGNAL))
-                if n >= 0 { return n }
-                if errno == EINTR { continue }
-                return 0
-            }
+    /// What one `send` on the plain socket did.
+    private enum SendOutcome {
+        case sent(Int)
+        /// The socket buffer is full (EAGAIN).
+        case full
+        case failed(WireError)
+    }
+
+    /// One `send` on the plain socket (retried on EINTR). Called under the I/O lock.
+    private func sendPlain(_ pointer: UnsafeRawPointer, _ count: Int) -> SendOutcome {
+        while true {
+            let n = send(fd, pointer, count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return .sent(n) }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return .full }
+            return .failed(WireError.fromErrno(code, operation: "write", peer: peer))
         }
     }
 
@@ -547,14 +557,10 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                     case let .failed(reason): failure = .tls(peer: peer, reason: reason); return 0
                     }
                 }
-                while true {
-                    let n = send(fd, pointer, remaining, Int32(MSG_NOSIGNAL))
-                    if n >= 0 { return n }
-                    let code = errno
-                    if code == EINTR { continue }
-                    if code == EAGAIN || code == EWOULDBLOCK { blocked = true; return 0 }
-                    failure = WireError.fromErrno(code, operation: "write", peer: peer)
-                    return 0
+                switch sendPlain(pointer, remaining) {
+                case let .sent(n): return n
+                case .full: blocked = true; return 0
+                case let .failed(error): failure = error; return 0
                 }
             }
             if let failure { return failure }
