@@ -81,7 +81,7 @@ struct ProxyBench: AsyncParsableCommand {
 
     func run() async throws {
         let selected = Set(only.split(separator: ",").map(String.init))
-        let loops = EventLoopGroup(loopCount: proxyLoops, name: "lab-bench-proxy")
+        let loops = EventLoopGroup(loopCount: proxyLoops, name: "proxy-loop")
         let proxy = ProxyServer(trace: try TraceSink(path: nil), eventLoops: loops)
         defer { proxy.stop() }
         print("lab bench proxy: \(rounds) alternating rounds, \(samples) latency samples per side, proxy on \(proxyLoops) event loop(s), tracing on (discarded)")

@@ -75,7 +75,9 @@ extension ByteReader {
 
     @inlinable
     public mutating func readRemainingString() -> String {
-        String(decoding: readRemainingBytes(), as: UTF8.self)
+        // The usual case (an OK packet's empty info) makes no array and no string.
+        if isAtEnd { return "" }
+        return String(decoding: readRemainingBytes(), as: UTF8.self)
     }
 }
 

@@ -49,7 +49,7 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
     @exclusivity(unchecked) private var deferredFlushes: [EventLoopSelectable] = []
     @exclusivity(unchecked) private var workInFlight: [Work] = []
 
-    public init(name: String = "lab-event-loop") {
+    public init(name: String = "lab-loop") {
         self.name = name
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollFD >= 0, "epoll_create1 failed: errno \(errno)")
@@ -170,6 +170,9 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
 
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
+        // Otherwise the thread shows up in top, perf and backtraces under the name of the
+        // thread that created it (often a dispatch worker's).
+        _ = cws_set_current_thread_name(Self.threadName(name))
         let maxEvents = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: maxEvents)
         defer { events.deallocate() }
@@ -239,6 +242,16 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
         Glibc.close(epollFD)
     }
 
+    /// The kernel keeps 15 bytes of a thread's name: long names keep their head and their
+    /// tail (the loop's number in a group), joined by "~".
+    static func threadName(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        guard bytes.count > 15 else { return name }
+        let tail = bytes.suffix(6)
+        let head = bytes.prefix(8)
+        return String(decoding: head + Array("~".utf8) + tail, as: UTF8.self)
+    }
+
     /// Stops the loop after the queued work has run. Registered channels should be closed first.
     public func shutdown() {
         shared.withLock { $0.shuttingDown = true }
@@ -251,7 +264,7 @@ public final class EventLoopGroup: Sendable {
     public let loops: [EventLoop]
     private let counter = Atomic<Int>(0)
 
-    public init(loopCount: Int, name: String = "lab-event-loop") {
+    public init(loopCount: Int, name: String = "lab-loop") {
         precondition(loopCount > 0)
         loops = (0..<loopCount).map { EventLoop(name: "\(name)-\($0)") }
     }

@@ -156,6 +156,37 @@ import WireCore
         }
     }
 
+    /// The name the kernel reports for the calling thread (what top, perf and ps show).
+    static func currentThreadName() -> String {
+        let fd = open("/proc/thread-self/comm", O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &buffer, buffer.count)
+        return String(decoding: buffer.prefix(max(0, count)).filter { $0 != 0x0a }, as: UTF8.self)
+    }
+
+    @Test func theLoopThreadCarriesTheLoopsName() async {
+        let group = EventLoopGroup(loopCount: 2, name: "group-test")
+        let long = EventLoop(name: "a-rather-long-loop-name-7")
+        defer {
+            group.loops.forEach { $0.shutdown() }
+            long.shutdown()
+        }
+        for (loop, expected) in [(group.loops[0], "group-test-0"), (group.loops[1], "group-test-1")] {
+            let name = await withCheckedContinuation { continuation in
+                loop.execute { continuation.resume(returning: Self.currentThreadName()) }
+            }
+            #expect(name == expected)
+        }
+        // The kernel keeps 15 bytes: the head and the loop's number survive.
+        let shortened = await withCheckedContinuation { continuation in
+            long.execute { continuation.resume(returning: Self.currentThreadName()) }
+        }
+        #expect(shortened.utf8.count == 15, "\(shortened)")
+        #expect(shortened.hasPrefix("a-rather") && shortened.hasSuffix("name-7"), "\(shortened)")
+    }
+
     @Test func aGroupHandsOutItsLoopsRoundRobin() {
         let group = EventLoopGroup(loopCount: 3, name: "group-test")
         defer { group.loops.forEach { $0.shutdown() } }
