@@ -298,12 +298,7 @@ struct KafkaBench: AsyncParsableCommand {
             script, bootstrap, topic, String(messages), String(size), acks == .all ? "all" : "1", idempotent ? "1" : "0",
             String(lingerMs), String(batchSize), "1000000", String(maxInFlight), String(bufferMb * 1024), String(Self.maxRequestBytes),
         ])
-        for line in output.split(separator: "\n") where line.hasPrefix("PEER ") {
-            var fields: [Substring: Substring] = [:]
-            for field in line.split(separator: " ") {
-                let parts = field.split(separator: "=", maxSplits: 1)
-                if parts.count == 2 { fields[parts[0]] = parts[1] }
-            }
+        for fields in PeerProcess.reportFields(in: output, linesStartingWith: "PEER ") {
             if let delivered = fields["delivered"].flatMap({ Int($0) }), let failed = fields["failed"].flatMap({ Int($0) }),
                let seconds = fields["seconds"].flatMap({ Double($0) }), let cpu = fields["cpu_seconds"].flatMap({ Double($0) }),
                let peak = fields["maxrss_kb"].flatMap({ Int($0) }), let base = fields["baseline_kb"].flatMap({ Int($0) }) {
@@ -468,12 +463,7 @@ extension KafkaBench {
             String(maxPollRecords), String(fetchMaxMb * 1_048_576), String(Self.maxPartitionFetchBytes),
             String(Self.fetchMaxWaitMs), String(Self.fetchMinBytes), String(peerFetchQueueBackoffMs),
         ])
-        for line in output.split(separator: "\n") where line.hasPrefix("PEER ") {
-            var fields: [Substring: Substring] = [:]
-            for field in line.split(separator: " ") {
-                let parts = field.split(separator: "=", maxSplits: 1)
-                if parts.count == 2 { fields[parts[0]] = parts[1] }
-            }
+        for fields in PeerProcess.reportFields(in: output, linesStartingWith: "PEER ") {
             if let consumed = fields["consumed"].flatMap({ Int($0) }), let bad = fields["bad"].flatMap({ Int($0) }),
                let seconds = fields["seconds"].flatMap({ Double($0) }), let cpu = fields["cpu_seconds"].flatMap({ Double($0) }),
                let peak = fields["maxrss_kb"].flatMap({ Int($0) }), let base = fields["baseline_kb"].flatMap({ Int($0) }) {

@@ -305,12 +305,8 @@ struct MySQLPeer {
             name, configuration.host, String(configuration.port), configuration.username, configuration.password,
             configuration.database ?? "", String(seconds), String(connections), String(rows),
         ])
-        for line in output.split(separator: "\n") where line.hasPrefix("PEER \(name) ") {
-            var fields: [Substring: Double] = [:]
-            for field in line.split(separator: " ") {
-                let parts = field.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, let value = Double(parts[1]) { fields[parts[0]] = value }
-            }
+        for report in PeerProcess.reportFields(in: output, linesStartingWith: "PEER \(name) ") {
+            let fields = report.compactMapValues { Double($0) }
             if let operations = fields["ops"], let elapsed = fields["seconds"], let cpu = fields["cpu_us_per_op"], let user = fields["user_us_per_op"] {
                 return MySQLBench.Tally(
                     operations: Int(operations), seconds: elapsed, cpuSeconds: cpu * operations / 1e6, userSeconds: user * operations / 1e6

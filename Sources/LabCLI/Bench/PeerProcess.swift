@@ -22,6 +22,19 @@ enum PeerProcess {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The `key=value` fields of each line of `output` that starts with `prefix` (a peer's
+    /// report, e.g. `PEER insert ops=… seconds=…`), in the order the lines came.
+    static func reportFields(in output: String, linesStartingWith prefix: String) -> [[Substring: Substring]] {
+        output.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { line in
+            var fields: [Substring: Substring] = [:]
+            for field in line.split(separator: " ") {
+                let parts = field.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { fields[parts[0]] = parts[1] }
+            }
+            return fields
+        }
+    }
+
     static func locate(_ executable: String) throws -> String {
         if executable.contains("/") { return executable }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
