@@ -6,7 +6,9 @@ import WireCore
 /// partition, up to `maxInFlightRequestsPerConnection` requests in flight per broker.
 /// With idempotence (the default, as in Java since 3.0) batches carry a producer id, epoch and
 /// per-partition sequence numbers, so retries after a lost connection or a leader change
-/// neither duplicate nor reorder records.
+/// neither duplicate nor reorder records. A partition's first batch under a producer id and
+/// epoch goes out alone: until the broker has written one, it accepts any sequence as a first
+/// write and could not refuse a later batch that overtakes a failed first one.
 ///
 /// `produce` hands a record over and returns (waiting only for metadata or buffer space);
 /// its outcome reaches the optional handler. `send` waits for the acknowledgement.

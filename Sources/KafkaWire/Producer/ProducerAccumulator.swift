@@ -19,6 +19,11 @@ struct ProducerAccumulator {
         /// A batch failed and is to be re-sent: nothing else goes out until the batches in
         /// flight have come back, so that the partition's sequence stays gapless and ordered.
         var resending = false
+        /// The last sequence the broker acknowledged for the current producer id and epoch
+        /// (-1: none yet). Until it has one, the broker holds no state for this producer on
+        /// the partition and takes any first sequence (KIP-360), so it cannot refuse a later
+        /// batch that overtakes a failed first one: only one batch goes out until then.
+        var acknowledgedThrough: Int32 = -1
 
         var isEmpty: Bool { open == nil && queued.isEmpty && inFlight.isEmpty }
     }
@@ -333,7 +338,7 @@ struct ProducerAccumulator {
             // Without a producer id (InitProducerId failed or pending) a batch would go out
             // with producer id -1, unprotected, yet consume sequence numbers.
             guard !epochBumpNeeded, !needsProducerId, let head = queue.queued.first else { continue }
-            if queue.resending {
+            if queue.resending || (usesSequences && queue.acknowledgedThrough < 0) {
                 guard queue.inFlight.isEmpty else { continue }
             }
             if head.retryAt > now {
@@ -427,8 +432,16 @@ struct ProducerAccumulator {
             queue.queued.insert(batch, at: position)
         }
 
+        /// The broker has the batch: with sequences, it now checks every later batch of the
+        /// partition against this one.
+        func confirmSequence() {
+            guard usesSequences, batch.baseSequence >= 0, batch.producerId == producerId, batch.producerEpoch == producerEpoch else { return }
+            queue.acknowledgedThrough = max(queue.acknowledgedThrough, batch.lastSequence)
+        }
+
         switch outcome {
         case let .acknowledged(baseOffset, logAppendTime):
+            confirmSequence()
             finish(.success((baseOffset, logAppendTime)))
         case .written:
             finish(.success((-1, -1)))
@@ -447,7 +460,16 @@ struct ProducerAccumulator {
             switch code {
             case .duplicateSequenceNumber:
                 // The broker already has this batch from an earlier attempt.
+                confirmSequence()
                 finish(.success((-1, -1)))
+            case .outOfOrderSequenceNumber where usesSequences
+                && batch.producerId == producerId && batch.producerEpoch == producerEpoch
+                && batch.baseSequence >= 0 && batch.baseSequence <= queue.acknowledgedThrough:
+                // Later records of the partition are already in the log (the broker lost this
+                // producer's state and took them as a first write): sent again under a new
+                // epoch, this batch would land after them. Its records fail instead.
+                finish(.failure(.rejected(topicPartition, code, message: (message.map { "\($0); " } ?? "")
+                    + "records after this batch were already written; sending it again would reorder the partition")))
             case .outOfOrderSequenceNumber where usesSequences:
                 // Expected when an earlier batch of the partition failed and is being re-sent
                 // (or is still in flight); otherwise the broker lost our state: new epoch.
@@ -493,6 +515,7 @@ struct ProducerAccumulator {
         epochBumpNeeded = false
         for key in Array(partitions.keys) {
             partitions[key]!.nextSequence = 0
+            partitions[key]!.acknowledgedThrough = -1
             for batch in partitions[key]!.queued { batch.baseSequence = -1 }
             partitions[key]!.resending = false
         }

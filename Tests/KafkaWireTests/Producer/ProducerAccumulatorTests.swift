@@ -158,7 +158,9 @@ struct ProducerAccumulatorTests {
     @Test("one batch per partition per request, at most maxInFlightRequestsPerConnection requests per node")
     func inFlightLimits() {
         let size = Self.batchSize(forRecordsPerBatch: 2)
-        var h = Harness(Self.config(batchSize: size, maxInFlight: 2), leaders: [0: 1, 1: 1, 2: 2])
+        // Without sequences: an idempotent producer also holds a partition to one batch until
+        // its first acknowledgement (tested on its own below).
+        var h = Harness(Self.config(idempotent: false, batchSize: size, maxInFlight: 2, acks: .leader), leaders: [0: 1, 1: 1, 2: 2])
         for _ in 0..<6 { h.append(partition: 0) }  // three full batches
         for _ in 0..<2 { h.append(partition: 1) }  // one
         for _ in 0..<4 { h.append(partition: 2) }  // two, on node 2
@@ -204,12 +206,12 @@ struct ProducerAccumulatorTests {
         for _ in 0..<2 { h.append(partition: 0) }
         _ = h.accumulator.beginFlush()
         let first = h.drain().requests.flatMap(\.batches)
+        h.acknowledge(first)
         let second = h.drain().requests.flatMap(\.batches)
         #expect(first.map(\.baseSequence) == [0])
         #expect(second.map(\.baseSequence) == [3])
         #expect(first.first?.producerId == 1000 && first.first?.producerEpoch == 0)
         #expect(second.first?.lastSequence == 4)
-        h.acknowledge(first)
         h.acknowledge(second)
         #expect(h.accumulator.isEmpty)
         // Regression: a partition that went empty restarted at 0, which the broker refuses.
@@ -257,11 +259,17 @@ struct ProducerAccumulatorTests {
     func retriableErrorResendsInOrder(failure: ProducerAccumulator.Outcome) {
         let size = Self.batchSize(forRecordsPerBatch: 2)
         var h = Harness(Self.config(batchSize: size, retryBackoff: .milliseconds(100)))
-        for _ in 0..<6 { h.append(partition: 0) }  // A, B, C
+        for _ in 0..<8 { h.append(partition: 0) }  // W, A, B, C
+        // W goes out alone; once acknowledged, the broker checks sequences and A and B may
+        // be in flight together.
+        let w = h.drain().requests.flatMap(\.batches)
+        #expect(w.map(\.baseSequence) == [0])
+        #expect(h.drain().requests.isEmpty)
+        h.acknowledge(w)
         let a = h.drain().requests.flatMap(\.batches)
         let b = h.drain().requests.flatMap(\.batches)
-        #expect(a.map(\.baseSequence) == [0])
-        #expect(b.map(\.baseSequence) == [2])
+        #expect(a.map(\.baseSequence) == [2])
+        #expect(b.map(\.baseSequence) == [4])
         let c = h.queue(0).queued.first!
         #expect(c.baseSequence == -1)
 
@@ -284,20 +292,76 @@ struct ProducerAccumulatorTests {
         // B's backoff has not passed yet, A's has: A first, with its old sequence.
         let resentA = h.drain().requests.flatMap(\.batches)
         #expect(resentA.map(\.id) == [a[0].id])
-        #expect(resentA.first?.baseSequence == 0)
+        #expect(resentA.first?.baseSequence == 2)
         #expect(resentA.first?.attempts == 2)
         h.advance(.milliseconds(200))
         let resentB = h.drain().requests.flatMap(\.batches)
         #expect(resentB.map(\.id) == [b[0].id])
-        #expect(resentB.first?.baseSequence == 2)
+        #expect(resentB.first?.baseSequence == 4)
         let thenC = h.drain().requests.flatMap(\.batches)
         #expect(thenC.map(\.id) == [c.id])
-        #expect(thenC.first?.baseSequence == 4)
+        #expect(thenC.first?.baseSequence == 6)
         #expect(h.accumulator.retries == 2)
         h.acknowledge(resentA + resentB + thenC)
-        #expect(h.accumulator.recordsDelivered == 6)
+        #expect(h.accumulator.recordsDelivered == 8)
         #expect(h.accumulator.bufferedBytes == 0)
         #expect(h.accumulator.isEmpty)
+    }
+
+    @Test("a partition sends one batch until the broker acknowledges one: a failed first batch cannot be overtaken")
+    func firstBatchGoesAlone() {
+        // The broker holds no state for a producer on a partition it has not written to yet
+        // and takes any first sequence (KIP-360). Real Kafka, fresh topic: the first batch
+        // came back UNKNOWN_TOPIC_OR_PARTITION while the four behind it were written, and the
+        // re-sent first batch (new epoch) landed after them: acknowledged, out of order.
+        let size = Self.batchSize(forRecordsPerBatch: 2)
+        var h = Harness(Self.config(batchSize: size, maxInFlight: 5, retryBackoff: .milliseconds(100)))
+        for _ in 0..<8 { h.append(partition: 0) }  // A, B, C, D
+        let a = h.drain().requests.flatMap(\.batches)
+        #expect(a.map(\.baseSequence) == [0])
+        #expect(h.drain().requests.isEmpty, "nothing overtakes the first batch while it is in flight")
+        h.finish(node: 1, [(a[0], .brokerError(.unknownTopicOrPartition, message: nil))])
+        #expect(!h.accumulator.epochBumpNeeded)
+        h.advance(.milliseconds(100))
+        let resent = h.drain().requests.flatMap(\.batches)
+        #expect(resent.map(\.id) == [a[0].id])
+        #expect(resent.first?.baseSequence == 0)
+        #expect(h.drain().requests.isEmpty)
+        h.acknowledge(resent)
+        #expect(h.queue(0).acknowledgedThrough == 1)
+        // Now the broker checks each batch against the last: B, C and D go out together.
+        let b = h.drain().requests.flatMap(\.batches)
+        let c = h.drain().requests.flatMap(\.batches)
+        let d = h.drain().requests.flatMap(\.batches)
+        #expect((b + c + d).map(\.baseSequence) == [2, 4, 6])
+        #expect(h.queue(0).inFlight.count == 3)
+        // Other partitions are not held by this one.
+        h.append(partition: 1)
+        h.advance(.milliseconds(5))
+        #expect(h.drain().requests.flatMap(\.batches).map(\.topicPartition) == [Self.tp(1)])
+    }
+
+    @Test("OUT_OF_ORDER_SEQUENCE_NUMBER below an acknowledged sequence fails the batch instead of writing it after later records")
+    func outOfOrderBehindWrittenRecordsFails() {
+        let size = Self.batchSize(forRecordsPerBatch: 2)
+        var h = Harness(Self.config(batchSize: size))
+        for _ in 0..<6 { h.append(partition: 0, handler: { _ in }) }  // A, B, C
+        let a = h.drain().requests.flatMap(\.batches)
+        h.acknowledge(a)
+        let b = h.drain().requests.flatMap(\.batches)
+        let c = h.drain().requests.flatMap(\.batches)
+        // C is written (the broker had lost the producer's state and took it as a first
+        // write), then B, sent before it, is refused as out of order.
+        h.acknowledge(c)
+        #expect(h.queue(0).acknowledgedThrough == 5)
+        let completion = h.finish(node: 1, [(b[0], .brokerError(.outOfOrderSequenceNumber, message: nil))])
+        #expect(completion.delivered.count == 1 && completion.delivered.first?.0 === b[0])
+        guard case let .failure(error)? = completion.delivered.first?.1 else { Issue.record("B was not failed"); return }
+        #expect(error.errorCode == .outOfOrderSequenceNumber)
+        #expect("\(error)".contains("reorder"))
+        #expect(h.queue(0).queued.isEmpty && h.queue(0).inFlight.isEmpty)
+        #expect(h.accumulator.recordsFailed == 2)
+        #expect(h.accumulator.recordsDelivered == 4)
     }
 
     @Test("a retried batch waits for its backoff, which the drain reports as the next wakeup")
@@ -337,6 +401,9 @@ struct ProducerAccumulatorTests {
         #expect(resent.map(\.id) == [second[0].id])
         #expect(resent.first?.baseSequence == 0)
         #expect(resent.first?.producerEpoch == 1)
+        // A new epoch is a new start for the broker too: one batch until it is acknowledged.
+        #expect(h.drain().requests.isEmpty)
+        h.acknowledge(resent)
         let next = h.drain().requests.flatMap(\.batches)
         #expect(next.map(\.baseSequence) == [2])
     }
@@ -347,10 +414,11 @@ struct ProducerAccumulatorTests {
         var h = Harness(Self.config(batchSize: size))
         for _ in 0..<2 { h.append(partition: 1) }
         h.acknowledge(h.drain().requests.flatMap(\.batches))
-        for _ in 0..<4 { h.append(partition: 0) }
+        for _ in 0..<6 { h.append(partition: 0) }
+        h.acknowledge(h.drain().requests.flatMap(\.batches))  // sequences 0 and 1
         let a = h.drain().requests.flatMap(\.batches)
         let b = h.drain().requests.flatMap(\.batches)
-        #expect(a.map(\.baseSequence) == [0] && b.map(\.baseSequence) == [2])
+        #expect(a.map(\.baseSequence) == [2] && b.map(\.baseSequence) == [4])
         h.finish(node: 1, [(a[0], .brokerError(.unknownProducerId, message: nil))])
         #expect(h.accumulator.epochBumpNeeded)
         h.finish(node: 1, [(b[0], .brokerError(.outOfOrderSequenceNumber, message: nil))])
@@ -361,6 +429,8 @@ struct ProducerAccumulatorTests {
         let resentA = h.drain().requests.flatMap(\.batches).filter { $0.topicPartition == Self.tp(0) }
         #expect(resentA.map(\.id) == [a[0].id])
         #expect(resentA.map(\.baseSequence) == [0])
+        #expect(h.drain().requests.flatMap(\.batches).filter { $0.topicPartition == Self.tp(0) }.isEmpty)
+        h.acknowledge(resentA)
         let resentB = h.drain().requests.flatMap(\.batches).filter { $0.topicPartition == Self.tp(0) }
         #expect(resentB.map(\.id) == [b[0].id])
         #expect(resentB.map(\.baseSequence) == [2])
