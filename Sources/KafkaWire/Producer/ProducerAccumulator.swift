@@ -432,11 +432,14 @@ struct ProducerAccumulator {
             queue.queued.insert(batch, at: position)
         }
 
+        /// The batch was sent with sequences under the producer id and epoch in effect (what
+        /// `acknowledgedThrough` counts in).
+        let sequencedNow = usesSequences && batch.baseSequence >= 0
+            && batch.producerId == producerId && batch.producerEpoch == producerEpoch
         /// The broker has the batch: with sequences, it now checks every later batch of the
         /// partition against this one.
         func confirmSequence() {
-            guard usesSequences, batch.baseSequence >= 0, batch.producerId == producerId, batch.producerEpoch == producerEpoch else { return }
-            queue.acknowledgedThrough = max(queue.acknowledgedThrough, batch.lastSequence)
+            if sequencedNow { queue.acknowledgedThrough = max(queue.acknowledgedThrough, batch.lastSequence) }
         }
 
         switch outcome {
@@ -462,9 +465,7 @@ struct ProducerAccumulator {
                 // The broker already has this batch from an earlier attempt.
                 confirmSequence()
                 finish(.success((-1, -1)))
-            case .outOfOrderSequenceNumber where usesSequences
-                && batch.producerId == producerId && batch.producerEpoch == producerEpoch
-                && batch.baseSequence >= 0 && batch.baseSequence <= queue.acknowledgedThrough:
+            case .outOfOrderSequenceNumber where sequencedNow && batch.baseSequence <= queue.acknowledgedThrough:
                 // Later records of the partition are already in the log (the broker lost this
                 // producer's state and took them as a first write): sent again under a new
                 // epoch, this batch would land after them. Its records fail instead.
