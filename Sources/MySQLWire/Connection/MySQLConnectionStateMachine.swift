@@ -172,8 +172,15 @@ public struct MySQLConnectionStateMachine: Sendable {
     /// The result reply being read (see `CommandKind`).
     private var resultReading = ResultReading()
     private var prepareReading = PrepareReading(sql: "")
-    /// Recently decoded result column definitions with their wire bytes, by position.
-    private var recentColumns: [(payload: [UInt8], column: ColumnDefinition41)] = []
+    /// A decoded result column definition with its wire bytes.
+    private struct RememberedColumn {
+        var payload: [UInt8]
+        var column: ColumnDefinition41
+    }
+    /// Recently decoded result column definitions with their wire bytes, by position. A struct,
+    /// not a tuple: reading one field of a tuple element copied and destroyed the whole tuple
+    /// (six strings) through run-time type metadata on every reply.
+    private var recentColumns: [RememberedColumn] = []
     /// The columns of `recentColumns[0..<count]` as the array a result set carries, handed out
     /// again (no allocation, no copies) while a repeated query sends the same definitions.
     /// Emptied whenever one of those positions changes.
@@ -563,7 +570,7 @@ public struct MySQLConnectionStateMachine: Sendable {
         let index = resultReading.columnsSeen
         resultReading.columnsSeen += 1
         if !resultReading.collectingColumns {
-            if index < recentColumns.count, recentColumns[index].payload == payload { return }
+            if index < recentColumns.count, recentColumns[index].payload.hasSameBytes(as: payload) { return }
             // Every earlier position matched, so `index <= recentColumns.count`.
             resultReading.collectingColumns = true
             var columns: [ColumnDefinition41] = []
@@ -598,10 +605,10 @@ public struct MySQLConnectionStateMachine: Sendable {
             return column
         }
         if index < recentColumns.count {
-            recentColumns[index] = (payload, column)
+            recentColumns[index] = RememberedColumn(payload: payload, column: column)
             if index < recentColumnArray.count { recentColumnArray = [] }
         } else if index == recentColumns.count && index < 64 {
-            recentColumns.append((payload, column))
+            recentColumns.append(RememberedColumn(payload: payload, column: column))
         } else {
             resultReading.uncachedColumn = true
         }

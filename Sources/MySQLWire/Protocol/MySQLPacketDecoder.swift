@@ -96,10 +96,10 @@ public struct MySQLPacketDecoder: Sendable {
                     scratch = []
                     return MySQLPacket(sequenceID: sequence, payload: Array(bytes[bodyStart..<(bodyStart + length)]))
                 }
-                scratch.removeAll(keepingCapacity: true)
-                // From a buffer pointer: a plain memcpy (the slice append is the generic path).
+                // One replace from a buffer pointer: a plain memcpy into the kept storage
+                // (emptying it first and appending costs two trips through the generic paths).
                 bytes.withUnsafeBufferPointer { all in
-                    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)]))
+                    scratch.replaceSubrange(scratch.startIndex..<scratch.endIndex, with: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)]))
                 }
                 return MySQLPacket(sequenceID: sequence, payload: scratch)
             }

@@ -18,6 +18,22 @@ import WireCore
         width == 0 ? 0 : Int64(bitPattern: raw) >> Int64(64 - width)
     }
 
+    @Test func sameBytesAgreesWithElementwiseEquality() async {
+        // Pairs that are equal, differ in one byte, or differ in length.
+        await propertyCheck(count: 1000, input: Gen.int(in: 0...40), Self.raw, Gen.int(in: 0...2)) { length, raw, variant throws in
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: raw &>> UInt64($0 % 8 * 8) &+ UInt64($0)) }
+            var other = bytes
+            switch variant {
+            case 1 where !other.isEmpty: other[Int(raw % UInt64(other.count))] &+= 1
+            case 2: other.append(0)
+            default: break
+            }
+            #expect(bytes.hasSameBytes(as: other) == (bytes == other))
+            #expect(other.hasSameBytes(as: bytes) == (bytes == other))
+            #expect(bytes.hasSameBytes(as: bytes))
+        }
+    }
+
     @Test func unsignedVarintRoundTripsWithTheMinimalLength() async {
         await propertyCheck(count: 1000, input: Self.widths, Self.raw) { width, raw throws in
             let value = Self.unsigned(width: width, raw: raw)
