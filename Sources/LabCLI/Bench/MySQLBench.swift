@@ -51,6 +51,9 @@ struct MySQLBench: AsyncParsableCommand {
     @Option(help: "C compiler for the peer.")
     var cc = "cc"
 
+    @Flag(help: "Run the Swift side alone, printing peer=none ratio=none: for instruction-level profilers (valgrind --tool=callgrind), which cannot follow the peer's compiler and child processes. Not a comparison.")
+    var withoutPeer = false
+
     func validate() throws {
         guard seconds > 0, connections > 0, rows > 0, poolIterations > 0, rounds > 0 else {
             throw ValidationError("--seconds, --rounds, --connections, --rows and --pool-iterations must be positive")
@@ -74,7 +77,7 @@ struct MySQLBench: AsyncParsableCommand {
             throw ValidationError("cannot connect to \(url): \(error) — start it with `scripts/infra up mariadb`")
         }
         let peerCases = selected.intersection(Self.cases)
-        let peer = peerCases.isEmpty ? nil : try MySQLPeer.build(cc: cc)
+        let peer = peerCases.isEmpty || withoutPeer ? nil : try MySQLPeer.build(cc: cc)
         defer { peer?.remove() }
         let ratioNote = "\(rounds) alternating rounds per case"
 
@@ -82,10 +85,8 @@ struct MySQLBench: AsyncParsableCommand {
             + "\(seconds) s per timed case and side, \(connections) connections, \(rows) rows, \(ratioNote)")
         do {
             try await createTables(admin)
-            if let peer {
-                for name in Self.cases where selected.contains(name) {
-                    try await runCase(name, configuration: configuration, eventLoop: eventLoop, peer: peer)
-                }
+            for name in Self.cases where selected.contains(name) {
+                try await runCase(name, configuration: configuration, eventLoop: eventLoop, peer: peer)
             }
             if selected.contains("pool") {
                 let nanoseconds = try await poolOverhead(configuration: configuration, eventLoop: eventLoop)
@@ -137,7 +138,8 @@ struct MySQLBench: AsyncParsableCommand {
 
     /// Alternates the Swift client and the peer `rounds` times (each round: 1/rounds of the
     /// time or connections), so a burst of load from other processes hits both sides alike.
-    func runCase(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, peer: MySQLPeer) async throws {
+    /// Without a peer (`--without-peer`) only the Swift side runs.
+    func runCase(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, peer: MySQLPeer?) async throws {
         let roundSeconds = seconds / Double(rounds)
         var swift = Tally()
         var native = Tally()
@@ -158,6 +160,7 @@ struct MySQLBench: AsyncParsableCommand {
             let cpuAfter = ProcessCPUTime.now()
             swift.cpuSeconds += cpuAfter.total - cpuBefore.total
             swift.userSeconds += cpuAfter.user - cpuBefore.user
+            guard let peer else { continue }
             let round = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)
             native.operations += round.operations
             native.seconds += round.seconds
@@ -172,6 +175,12 @@ struct MySQLBench: AsyncParsableCommand {
             swift.userMicrosecondsPerOperation, native.userMicrosecondsPerOperation
         )
         let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + " " + cpu
+        guard peer != nil else {
+            let unit = name == "connect" ? "connections/s" : "ops/s"
+            let own = String(format: "cpu_us_per_op=%.1f user_us_per_op=%.1f", swift.cpuMicrosecondsPerOperation, swift.userMicrosecondsPerOperation)
+            print("RESULT mysql-\(name) swift=\(Int(swift.rate.rounded())) peer=none ratio=none operations=\(swift.operations) \(own)  (\(unit), without the peer: not a comparison)")
+            return
+        }
         printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: name == "connect" ? "connections/s" : "ops/s", extra: extra)
     }
 
