@@ -167,6 +167,12 @@ struct MySQLBench: AsyncParsableCommand {
             native.cpuSeconds += round.cpuSeconds
             native.userSeconds += round.userSeconds
         }
+        let unit = name == "connect" ? "connections/s" : "ops/s"
+        guard peer != nil else {
+            let own = String(format: "cpu_us_per_op=%.1f user_us_per_op=%.1f", swift.cpuMicrosecondsPerOperation, swift.userMicrosecondsPerOperation)
+            print("RESULT mysql-\(name) swift=\(Int(swift.rate.rounded())) peer=none ratio=none operations=\(swift.operations) \(own)  (\(unit), without the peer: not a comparison)")
+            return
+        }
         // Client CPU per operation (user + system, whole process): steadier than the rates
         // when other work shares the machine.
         let cpu = String(
@@ -175,13 +181,7 @@ struct MySQLBench: AsyncParsableCommand {
             swift.userMicrosecondsPerOperation, native.userMicrosecondsPerOperation
         )
         let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + " " + cpu
-        guard peer != nil else {
-            let unit = name == "connect" ? "connections/s" : "ops/s"
-            let own = String(format: "cpu_us_per_op=%.1f user_us_per_op=%.1f", swift.cpuMicrosecondsPerOperation, swift.userMicrosecondsPerOperation)
-            print("RESULT mysql-\(name) swift=\(Int(swift.rate.rounded())) peer=none ratio=none operations=\(swift.operations) \(own)  (\(unit), without the peer: not a comparison)")
-            return
-        }
-        printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: name == "connect" ? "connections/s" : "ops/s", extra: extra)
+        printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: unit, extra: extra)
     }
 
     /// Runs `body` (one operation, given its sequence number) for `seconds`; returns the

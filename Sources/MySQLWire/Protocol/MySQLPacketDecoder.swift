@@ -99,7 +99,7 @@ public struct MySQLPacketDecoder: Sendable {
                 // One replace from a buffer pointer: a plain memcpy into the kept storage
                 // (emptying it first and appending costs two trips through the generic paths).
                 bytes.withUnsafeBufferPointer { all in
-                    scratch.replaceSubrange(scratch.startIndex..<scratch.endIndex, with: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)]))
+                    scratch.replaceSubrange(scratch.indices, with: UnsafeBufferPointer(rebasing: all[bodyStart..<(bodyStart + length)]))
                 }
                 return MySQLPacket(sequenceID: sequence, payload: scratch)
             }

@@ -13,8 +13,9 @@ extension Array where Element == UInt8 {
         guard count == other.count else { return false }
         return withUnsafeBufferPointer { mine in
             other.withUnsafeBufferPointer { theirs in
-                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress else { return true }
-                return memcmp(mine, theirs, mine == theirs ? 0 : count) == 0
+                // Empty, or the same storage: equal without comparing.
+                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress, mine != theirs else { return true }
+                return memcmp(mine, theirs, count) == 0
             }
         }
     }
