@@ -170,6 +170,10 @@ let package = Package(
             dependencies: ["MySQLWire", "WireCore", "LabTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
+            name: "LabCLITests",
+            dependencies: ["LabCLI", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
             name: "ServicesTests",
             dependencies: ["ServiceKit", "ConsumerService", "QueryService", "ExperimentReport", "ExperimentHarness"]
         ),

@@ -206,9 +206,10 @@ struct MySQLBench: AsyncParsableCommand {
     nonisolated(nonsending) func textSelect(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop, seconds: Double) async throws -> (Int, Double) {
         let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
         let rows = self.rows
+        let select = StatementText("SELECT v FROM bench_kv WHERE id = ")
         let measured = try await timed(seconds: seconds) { n in
             let id = n % rows + 1
-            let result = try await connection.query("SELECT v FROM bench_kv WHERE id = \(id)")
+            let result = try await connection.query(select(id))
             guard result.rows.count == 1, !result.rows[0][0].isNull else { throw MySQLPeer.Failure("row \(id) missing") }
         }
         await connection.close()
@@ -232,8 +233,9 @@ struct MySQLBench: AsyncParsableCommand {
     nonisolated(nonsending) func insert(_ configuration: MySQLConfiguration, _ eventLoop: EventLoop, seconds: Double) async throws -> (Int, Double) {
         let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
         _ = try await connection.query("SET autocommit = 1")
+        let insert = StatementText("INSERT INTO bench_insert (v) VALUES ('swift-", "-abcdefghijklmnopqrstuvwxyz')")
         let measured = try await timed(seconds: seconds) { n in
-            let result = try await connection.query("INSERT INTO bench_insert (v) VALUES ('swift-\(n)-abcdefghijklmnopqrstuvwxyz')")
+            let result = try await connection.query(insert(n))
             guard result.affectedRows == 1 else { throw MySQLPeer.Failure("INSERT affected \(result.affectedRows) rows") }
         }
         await connection.close()

@@ -97,9 +97,12 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
     }
 
     private func submit(_ work: Work) {
+        // The loop's own thread never needs waking: it looks at the queue before it sleeps.
+        // (`sleeping` stays set while the loop handles the I/O that woke it, see `run`.)
+        let onLoop = inEventLoop
         let mustWake = shared.withLock { state -> Bool in
             state.work.append(work)
-            if state.sleeping && !state.wakePending {
+            if state.sleeping && !state.wakePending && !onLoop {
                 state.wakePending = true
                 return true
             }
@@ -118,11 +121,12 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
     /// Schedules `callback` on the loop thread at `deadline`; returns an id for `cancelTimer`.
     @discardableResult
     public func scheduleTimer(at deadline: NanoTime, _ callback: @escaping @Sendable () -> Void) -> UInt64 {
+        let onLoop = inEventLoop
         let (id, mustWake) = shared.withLock { state -> (UInt64, Bool) in
             let earliest = state.timers.nextDeadline()
             let id = state.timers.schedule(at: deadline, callback)
             let becomesEarliest = earliest.map { deadline < $0 } ?? true
-            if becomesEarliest && state.sleeping && !state.wakePending {
+            if becomesEarliest && state.sleeping && !state.wakePending && !onLoop {
                 state.wakePending = true
                 return (id, true)
             }
@@ -192,7 +196,10 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
             if stop { break }
 
             let count = epoll_wait(epollFD, events, Int32(maxEvents), timeout)
-            shared.withLock { $0.sleeping = false }
+            // `sleeping` is cleared under the next acquisition of the lock, after the I/O,
+            // not in one of its own: a lock round trip fewer between a reply's arrival and
+            // the request its task sends next. Meanwhile other threads may wake the loop
+            // needlessly (one eventfd read); its own thread never does (`submit`).
 
             if count > 0 {
                 for i in 0..<Int(count) {
@@ -219,6 +226,7 @@ public final class EventLoop: @unchecked Sendable, TaskExecutor {
             // read only when timers exist). Work queued from here on runs on the next turn,
             // after I/O.
             let expired = shared.withLock { state -> [@Sendable () -> Void] in
+                state.sleeping = false
                 swap(&state.work, &workInFlight)
                 if state.timers.isEmpty { return [] }
                 return state.timers.popExpired(now: NanoTime.now())
