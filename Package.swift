@@ -159,7 +159,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MySQLWireTests",
-            dependencies: ["MySQLWire", "WireCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: [
+                "MySQLWire", "WireCore", .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "LabProxyTests",

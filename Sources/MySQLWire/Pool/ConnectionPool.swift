@@ -25,15 +25,23 @@ struct PoolLent: Sendable {
 
 typealias PoolWaiter = UnsafeContinuation<Result<PoolLent, ConnectionPoolError>, Never>
 
+/// Where a connection was acquired, for leak reports. Kept as its parts: the text is made
+/// only when a leak is reported, not on every acquire.
+struct PoolCallSite: CustomStringConvertible {
+    let file: String
+    let line: Int
+    var description: String { "\(file):\(line)" }
+}
+
 struct PoolLease {
     let acquiredAt: NanoTime
-    let site: String
+    let site: PoolCallSite
 }
 
 /// What the machine's ids stand for.
 struct PoolResources {
     var connections: [Int: any PoolableConnection] = [:]
-    var waiters: [Int: (continuation: PoolWaiter, site: String, startedAt: NanoTime)] = [:]
+    var waiters: [Int: (continuation: PoolWaiter, site: PoolCallSite, startedAt: NanoTime)] = [:]
     var leases: [Int: PoolLease] = [:]
     var nextWaiterID = 1
 }
@@ -51,7 +59,7 @@ enum PoolEffect {
     case validate(Int, any PoolableConnection)
     case close(any PoolableConnection, ConnectionPoolStateMachine.CloseReason)
     case fail(PoolWaiter, ConnectionPoolError)
-    case leak(Int, heldFor: Duration, site: String)
+    case leak(Int, heldFor: Duration, site: PoolCallSite?)
 }
 
 /// A bounded connection pool with HikariCP's semantics and metrics. The decisions are made
@@ -91,7 +99,8 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
 
     /// Waits up to `connectionTimeout` for a connection. The call site is remembered for leak reports.
     public func acquire(file: String = #fileID, line: Int = #line) async throws(ConnectionPoolError) -> PooledConnection<Connection> {
-        let site = "\(file):\(line)"
+        let site = PoolCallSite(file: file, line: line)
+        if let lease = acquireImmediately(site: site) { return lease }
         let waiterID = state.withLock { state -> Int in
             defer { state.resources.nextWaiterID += 1 }
             return state.resources.nextWaiterID
@@ -111,11 +120,28 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         return PooledConnection(connection: unsafeDowncast(lent.connection, to: Connection.self), id: lent.id, acquiredAt: lent.acquiredAt)
     }
 
+    /// The usual case, without suspending: nobody is waiting and the warmest idle connection
+    /// was in use within the alive-bypass window. Nil when the caller has to queue.
+    private func acquireImmediately(site: PoolCallSite) -> PooledConnection<Connection>? {
+        let lent = applyReturning { machine, now, state -> ([ConnectionPoolStateMachine.Action], PoolLent?) in
+            guard let (id, actions) = machine.acquireImmediately(now: now), let connection = state.connections[id] else {
+                return ([], nil)
+            }
+            state.leases[id] = PoolLease(acquiredAt: now, site: site)
+            return (actions, PoolLent(connection: connection, id: id, acquiredAt: now))
+        }
+        guard let lent else { return nil }
+        // Counted like every acquisition (the histogram's count is the acquire rate); it waited
+        // for nothing.
+        metrics.acquire.recordNanoseconds(0)
+        return PooledConnection(connection: unsafeDowncast(lent.connection, to: Connection.self), id: lent.id, acquiredAt: lent.acquiredAt)
+    }
+
     /// Returns a connection. Pass `broken: true` when it failed in a way that leaves it
     /// unusable (the pool closes it and opens a replacement); a closed connection is
     /// treated as broken anyway.
     public func release(_ lease: PooledConnection<Connection>, broken: Bool = false) {
-        metrics.usage.recordNanoseconds(Int64((NanoTime.now() - lease.acquiredAt).wholeNanoseconds))
+        metrics.usage.recordNanoseconds(NanoTime.now().nanoseconds(since: lease.acquiredAt))
         let isBroken = broken || !lease.connection.isOpen
         apply { machine, now, state in
             state.leases[lease.id] = nil
@@ -158,10 +184,22 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
     }
 
     private func apply(_ event: (inout ConnectionPoolStateMachine, NanoTime, inout PoolResources) -> [ConnectionPoolStateMachine.Action]) {
+        _ = applyReturning { machine, now, resources -> ([ConnectionPoolStateMachine.Action], PoolLent?) in
+            (event(&machine, now, &resources), nil)
+        }
+    }
+
+    /// Runs `event` on the machine under the lock, carries out the actions it returns, and
+    /// hands back the connection it lent alongside them, if any. (Not generic over what it
+    /// hands back: a tuple with a generic element is built through run-time metadata, a
+    /// look-up in a locked cache on every acquire.)
+    private func applyReturning(
+        _ event: (inout ConnectionPoolStateMachine, NanoTime, inout PoolResources) -> ([ConnectionPoolStateMachine.Action], PoolLent?)
+    ) -> PoolLent? {
         let now = NanoTime.now()
         var rearm: NanoTime?
-        let (effects, snapshot) = state.withLock { state -> ([PoolEffect], ConnectionPoolSnapshot) in
-            let actions = event(&state.machine, now, &state.resources)
+        let (effects, snapshot, value) = state.withLock { state -> ([PoolEffect], ConnectionPoolSnapshot, PoolLent?) in
+            let (actions, value) = event(&state.machine, now, &state.resources)
             var effects: [PoolEffect] = []
             for action in actions {
                 switch action {
@@ -179,20 +217,19 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
                     guard let waiter = state.resources.waiters.removeValue(forKey: waiterID) else { continue }
                     effects.append(.fail(waiter.continuation, error(for: failure)))
                 case let .reportLeak(id, heldFor):
-                    effects.append(.leak(id, heldFor: heldFor, site: state.resources.leases[id]?.site ?? "unknown"))
+                    effects.append(.leak(id, heldFor: heldFor, site: state.resources.leases[id]?.site))
                 }
             }
-            if let deadline = state.machine.nextDeadline() {
-                if state.timer?.deadline != deadline {
-                    if let timer = state.timer { eventLoop.cancelTimer(timer.id) }
-                    state.timer = nil
-                    rearm = deadline
-                }
-            } else if let timer = state.timer {
-                eventLoop.cancelTimer(timer.id)
+            // A timer armed for an earlier time than needed (or for nothing) is kept: it fires,
+            // `tick` finds nothing due and the timer is armed again for the real deadline.
+            // Re-arming on every change would cancel and schedule a timer on each acquire and
+            // release (a leased connection has no deadline, an idle one has its lifetime).
+            if let deadline = state.machine.nextDeadline(), deadline < (state.timer?.deadline ?? .distantFuture) {
+                if let timer = state.timer { eventLoop.cancelTimer(timer.id) }
                 state.timer = nil
+                rearm = deadline
             }
-            return (effects, state.machine.snapshot)
+            return (effects, state.machine.snapshot, value)
         }
         if let rearm {
             let id = eventLoop.scheduleTimer(at: rearm) { [weak self] in
@@ -201,12 +238,23 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
                 }
                 self?.apply { machine, now in machine.tick(now: now) }
             }
+            // Another thread may have armed one meanwhile: the earlier of the two stays.
             state.withLock { state in
-                if state.timer == nil { state.timer = (id, rearm) } else { eventLoop.cancelTimer(id) }
+                if let armed = state.timer {
+                    if rearm < armed.deadline {
+                        eventLoop.cancelTimer(armed.id)
+                        state.timer = (id, rearm)
+                    } else {
+                        eventLoop.cancelTimer(id)
+                    }
+                } else {
+                    state.timer = (id, rearm)
+                }
             }
         }
         metrics.record(snapshot)
         for effect in effects { perform(effect) }
+        return value
     }
 
     private func perform(_ effect: PoolEffect) {
@@ -216,7 +264,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
                 let started = NanoTime.now()
                 do {
                     let connection = try await factory()
-                    metrics.creation.recordNanoseconds(Int64((NanoTime.now() - started).wholeNanoseconds))
+                    metrics.creation.recordNanoseconds(NanoTime.now().nanoseconds(since: started))
                     apply { machine, now, state in
                         state.connections[id] = connection
                         return machine.connectionCreated(id, now: now)
@@ -227,7 +275,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
                 }
             }
         case let .lend(continuation, lease, waitedSince):
-            metrics.acquire.recordNanoseconds(Int64((lease.acquiredAt - waitedSince).wholeNanoseconds))
+            metrics.acquire.recordNanoseconds(lease.acquiredAt.nanoseconds(since: waitedSince))
             continuation.resume(returning: .success(lease))
         case let .validate(id, connection):
             let timeout = configuration.validationTimeout
@@ -242,7 +290,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
             if case .timedOut = error { metrics.timeouts.increment() }
             continuation.resume(returning: .failure(error))
         case let .leak(id, heldFor, site):
-            logger.warning("\(name) - connection leak detection triggered: connection \(id) acquired at \(site) has been held for \(heldFor.formattedMilliseconds)")
+            logger.warning("\(name) - connection leak detection triggered: connection \(id) acquired at \(site?.description ?? "unknown") has been held for \(heldFor.formattedMilliseconds)")
         }
     }
 

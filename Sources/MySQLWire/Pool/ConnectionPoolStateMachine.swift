@@ -106,6 +106,25 @@ public struct ConnectionPoolStateMachine: Sendable {
         return actions
     }
 
+    /// A caller asks for a connection and gets one at once, without queueing: nobody is
+    /// waiting and the warmest idle connection was in use within `aliveBypassWindow` (so it
+    /// is lent without a ping) and is not past its lifetime. Returns nil otherwise: the
+    /// caller then queues with `acquire`, which handles every other case. Lending here is
+    /// exactly what `acquire` would have done.
+    public mutating func acquireImmediately(now: NanoTime) -> (ConnectionID, [Action])? {
+        guard !isShutdown, waiters.isEmpty, let id = idleStack.last, var connection = connections[id],
+              now < connection.retireAt, now - connection.lastUsed <= configuration.aliveBypassWindow else {
+            return nil
+        }
+        idleStack.removeLast()
+        connection.phase = .leased(since: now, leakReported: false)
+        connection.lastUsed = now
+        connections[id] = connection
+        var actions: [Action] = []
+        maintainCreations(now: now, into: &actions)
+        return (id, actions)
+    }
+
     /// A caller returns a connection; `broken` when it failed in a way that leaves it unusable.
     public mutating func release(_ id: ConnectionID, broken: Bool, now: NanoTime) -> [Action] {
         guard var connection = connections[id], case .leased = connection.phase else { return [] }

@@ -31,6 +31,13 @@ public struct NanoTime: Sendable, Hashable, Comparable, CustomStringConvertible 
         return .nanoseconds(-Int64(rhs.nanoseconds - lhs.nanoseconds))
     }
 
+    /// Signed nanoseconds from `earlier` to this time, without building a `Duration` (whose
+    /// 128-bit arithmetic costs more than the measurement it would carry).
+    @inlinable
+    public func nanoseconds(since earlier: NanoTime) -> Int64 {
+        Int64(bitPattern: nanoseconds &- earlier.nanoseconds)
+    }
+
     @inlinable
     public static func < (lhs: NanoTime, rhs: NanoTime) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 

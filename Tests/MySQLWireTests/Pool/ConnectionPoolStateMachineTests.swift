@@ -56,6 +56,36 @@ struct ConnectionPoolStateMachineTests {
         #expect(machine.validationCompleted(id, alive: true, now: Self.t0 + .seconds(2)) == [.lease(id, to: 3)])
     }
 
+    @Test("acquireImmediately lends what acquire would, and declines whenever acquire would queue, ping or retire")
+    func immediateAcquire() {
+        var machine = Machine(configuration: Self.config(max: 1))
+        // Nothing idle yet: the caller has to queue.
+        #expect(machine.acquireImmediately(now: Self.t0) == nil)
+        let id = Self.creations(machine.acquire(1, now: Self.t0))[0]
+        #expect(machine.connectionCreated(id, now: Self.t0) == [.lease(id, to: 1)])
+        _ = machine.release(id, broken: false, now: Self.t0 + .milliseconds(10))
+        // Idle and used within the alive-bypass window: lent on the spot, as acquire would.
+        let lent = machine.acquireImmediately(now: Self.t0 + .milliseconds(300))
+        #expect(lent?.0 == id && lent?.1 == [])
+        #expect(machine.snapshot.active == 1 && machine.snapshot.idle == 0)
+        // Leased now, so a second caller queues.
+        #expect(machine.acquireImmediately(now: Self.t0 + .milliseconds(300)) == nil)
+        #expect(machine.acquire(2, now: Self.t0 + .milliseconds(300)) == [])
+        // Returned while someone waits: the waiter gets it, and a newcomer may not jump the queue.
+        #expect(machine.release(id, broken: false, now: Self.t0 + .milliseconds(400)) == [.lease(id, to: 2)])
+        _ = machine.release(id, broken: false, now: Self.t0 + .milliseconds(450))
+        // Unused past the alive-bypass window: acquire would ping first, so no immediate lend.
+        #expect(machine.acquireImmediately(now: Self.t0 + .seconds(2)) == nil)
+        #expect(machine.acquire(3, now: Self.t0 + .seconds(2)) == [.validate(id)])
+        #expect(machine.validationCompleted(id, alive: true, now: Self.t0 + .seconds(2)) == [.lease(id, to: 3)])
+        _ = machine.release(id, broken: false, now: Self.t0 + .seconds(2))
+        // Past its lifetime: acquire retires it, so no immediate lend either.
+        #expect(machine.acquireImmediately(now: Self.t0 + .seconds(601)) == nil)
+        // After shutdown: never.
+        _ = machine.shutdown()
+        #expect(machine.acquireImmediately(now: Self.t0 + .seconds(2)) == nil)
+    }
+
     @Test("a connection that fails its ping is closed and the waiter keeps its place at the front")
     func failedValidationKeepsWaiterFirst() {
         var machine = Machine(configuration: Self.config(max: 1))
@@ -260,7 +290,15 @@ struct ConnectionPoolStateMachineTests {
             absorb(machine.start(now: now))
             for choice in steps {
                 switch choice {
-                case 0, 1:
+                case 0:
+                    // The pool's fast path first, as `ConnectionPool.acquire` does.
+                    if let (id, actions) = machine.acquireImmediately(now: now) {
+                        absorb([.lease(id, to: nextWaiter)] + actions)
+                    } else {
+                        absorb(machine.acquire(nextWaiter, now: now))
+                    }
+                    nextWaiter += 1
+                case 1:
                     absorb(machine.acquire(nextWaiter, now: now))
                     nextWaiter += 1
                 case 2:

@@ -1,3 +1,4 @@
+import Logging
 import MySQLWire
 import Synchronization
 import Testing
@@ -94,6 +95,27 @@ struct ConnectionPoolTests {
         #expect(made.withLock { $0.count } == 2)
     }
 
+    @Test("a leak report names where the leaked connection was acquired, and only that one")
+    func leakReportNamesTheCallSite() async throws {
+        let messages = CapturedLog()
+        let pool = ConnectionPool<FakePoolConnection>(
+            name: "leaky",
+            configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 1, connectionTimeout: .seconds(2), leakDetectionThreshold: .milliseconds(100)),
+            logger: Logger(label: "test") { _ in messages }
+        ) { FakePoolConnection() }
+        defer { pool.shutdown() }
+        // The second acquire finds the connection idle and just used: the fast path, which
+        // keeps the call site as its parts and makes the text only for the report.
+        let first = try await pool.acquire(file: "Queued.swift", line: 7)
+        pool.release(first)
+        let second = try await pool.acquire(file: "Immediate.swift", line: 42)
+        try await Task.sleep(for: .milliseconds(400))
+        pool.release(second)
+        let warnings = messages.lines.filter { $0.contains("connection leak detection triggered") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("acquired at Immediate.swift:42") == true)
+    }
+
     @Test("cancelling a waiting acquire removes the waiter")
     func cancellation() async throws {
         let pool = ConnectionPool<FakePoolConnection>(
@@ -109,5 +131,20 @@ struct ConnectionPoolTests {
         #expect(throws: ConnectionPoolError.self) { try result.get() }
         #expect(pool.snapshot.pending == 0)
         pool.release(held)
+    }
+}
+
+/// A log handler that keeps the messages it is given.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let stored = Mutex<[String]>([])
+    var lines: [String] { stored.withLock { $0 } }
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        stored.withLock { $0.append("\(message)") }
     }
 }
