@@ -98,7 +98,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
     public var snapshot: ConnectionPoolSnapshot { state.withLock { $0.machine.snapshot } }
 
     /// Waits up to `connectionTimeout` for a connection. The call site is remembered for leak reports.
-    public func acquire(file: String = #fileID, line: Int = #line) async throws(ConnectionPoolError) -> PooledConnection<Connection> {
+    nonisolated(nonsending) public func acquire(file: String = #fileID, line: Int = #line) async throws(ConnectionPoolError) -> PooledConnection<Connection> {
         let site = PoolCallSite(file: file, line: line)
         if let lease = acquireImmediately(site: site) { return lease }
         let waiterID = state.withLock { state -> Int in
