@@ -154,24 +154,29 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
     }
 
     // MARK: Sending
+    //
+    // The request methods are `nonisolated(nonsending)`: they run on their caller's executor
+    // instead of hopping to the global one on every call and back on every return. A task on
+    // the connection's event loop (executor preference) stays on it from request to reply;
+    // each hop would cost a look-up of the task's executor preference under its status lock.
 
-    public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
+    nonisolated(nonsending) public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
         try await sendOne(command, timeout: nil)
     }
 
     /// Sends a command with its own reply timeout (blocking commands such as BLPOP).
-    public func send(_ command: RedisCommand, timeout: Duration) async throws(RedisError) -> RESPValue {
+    nonisolated(nonsending) public func send(_ command: RedisCommand, timeout: Duration) async throws(RedisError) -> RESPValue {
         try await sendOne(command, timeout: timeout)
     }
 
-    private func sendOne(_ command: RedisCommand, timeout: Duration?) async throws(RedisError) -> RESPValue {
+    nonisolated(nonsending) private func sendOne(_ command: RedisCommand, timeout: Duration?) async throws(RedisError) -> RESPValue {
         let replies = try await submit(expectedReplies: 1, name: command.name, timeout: timeout) { command.encode(into: &$0) }
         let reply = replies[0]
         if let error = reply.redisError { throw .server(error) }
         return reply
     }
 
-    public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
+    nonisolated(nonsending) public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
         if commands.isEmpty { return [] }
         return try await submit(expectedReplies: commands.count, name: commands[0].name) { buffer in
             for command in commands { command.encode(into: &buffer) }
@@ -183,7 +188,7 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
     /// WATCHed key changed and the server discarded the transaction.
     ///
     /// WATCH state belongs to the connection: use a connection of your own for WATCH.
-    public func transaction(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue]? {
+    nonisolated(nonsending) public func transaction(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue]? {
         let multi = RedisCommand("MULTI")
         let exec = RedisCommand("EXEC")
         let replies = try await submit(expectedReplies: commands.count + 2, name: "MULTI") { buffer in
@@ -242,7 +247,7 @@ public final class RedisConnection: ChannelHandler, RedisCommandExecutor, @unche
 
     // MARK: Request bookkeeping
 
-    private func submit(
+    nonisolated(nonsending) private func submit(
         expectedReplies: Int,
         name: String,
         timeout: Duration? = nil,
