@@ -132,40 +132,46 @@ struct MySQLBench: AsyncParsableCommand {
         /// socket and scheduling work (which both sides share).
         var userSeconds = 0.0
         var rate: Double { seconds > 0 ? Double(operations) / seconds : 0 }
+
+        mutating func add(_ other: Tally) {
+            operations += other.operations
+            seconds += other.seconds
+            cpuSeconds += other.cpuSeconds
+            userSeconds += other.userSeconds
+        }
         var cpuMicrosecondsPerOperation: Double { operations > 0 ? cpuSeconds * 1e6 / Double(operations) : 0 }
         var userMicrosecondsPerOperation: Double { operations > 0 ? userSeconds * 1e6 / Double(operations) : 0 }
     }
 
     /// Alternates the Swift client and the peer `rounds` times (each round: 1/rounds of the
-    /// time or connections), so a burst of load from other processes hits both sides alike.
-    /// Without a peer (`--without-peer`) only the Swift side runs.
+    /// time or connections), so a burst of load from other processes hits both sides alike;
+    /// which side goes first alternates too. Without a peer (`--without-peer`) only the Swift
+    /// side runs.
+    ///
+    /// The line also gives the range of the rounds' own ratios (`round_ratios=min..max`): on
+    /// a small VM the rate of a request-reply loop depends on where the scheduler wakes the
+    /// client (next to the server's thread, or on an idle vCPU that takes tens of µs to
+    /// wake), and that varies from round to round for both sides.
     func runCase(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, peer: MySQLPeer?) async throws {
         let roundSeconds = seconds / Double(rounds)
         var swift = Tally()
         var native = Tally()
+        var roundRatios: [Double] = []
         for round in 0..<rounds {
             let roundConnections = connections / rounds + (round < connections % rounds ? 1 : 0)
             if name == "connect" && roundConnections == 0 { continue }
-            let cpuBefore = ProcessCPUTime.now()
-            let (operations, elapsed) = try await Task(executorPreference: eventLoop) { () async throws -> (Int, Double) in
-                switch name {
-                case "text-select": return try await textSelect(configuration, eventLoop, seconds: roundSeconds)
-                case "prepared-select": return try await preparedSelect(configuration, eventLoop, seconds: roundSeconds)
-                case "insert": return try await insert(configuration, eventLoop, seconds: roundSeconds)
-                default: return try await connectClose(configuration, eventLoop, count: roundConnections)
+            var swiftRound = Tally()
+            var peerRound = Tally()
+            for side in round % 2 == 0 ? [0, 1] : [1, 0] {
+                if side == 0 {
+                    swiftRound = try await swiftSide(name, configuration: configuration, eventLoop: eventLoop, seconds: roundSeconds, connections: roundConnections)
+                } else if let peer {
+                    peerRound = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)
                 }
-            }.value
-            swift.operations += operations
-            swift.seconds += elapsed
-            let cpuAfter = ProcessCPUTime.now()
-            swift.cpuSeconds += cpuAfter.total - cpuBefore.total
-            swift.userSeconds += cpuAfter.user - cpuBefore.user
-            guard let peer else { continue }
-            let round = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)
-            native.operations += round.operations
-            native.seconds += round.seconds
-            native.cpuSeconds += round.cpuSeconds
-            native.userSeconds += round.userSeconds
+            }
+            swift.add(swiftRound)
+            native.add(peerRound)
+            if peerRound.rate > 0 { roundRatios.append(swiftRound.rate / peerRound.rate) }
         }
         let unit = name == "connect" ? "connections/s" : "ops/s"
         guard peer != nil else {
@@ -180,8 +186,28 @@ struct MySQLBench: AsyncParsableCommand {
             swift.cpuMicrosecondsPerOperation, native.cpuMicrosecondsPerOperation,
             swift.userMicrosecondsPerOperation, native.userMicrosecondsPerOperation
         )
-        let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + " " + cpu
+        let spread = roundRatios.isEmpty ? "" : String(format: " round_ratios=%.2f..%.2f", roundRatios.min()!, roundRatios.max()!)
+        let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + spread + " " + cpu
         printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: unit, extra: extra)
+    }
+
+    /// One round of the Swift side: the case's operations on a task that prefers the event
+    /// loop, timed, with the process's CPU time around it.
+    private func swiftSide(_ name: String, configuration: MySQLConfiguration, eventLoop: EventLoop, seconds: Double, connections: Int) async throws -> Tally {
+        let cpuBefore = ProcessCPUTime.now()
+        let (operations, elapsed) = try await Task(executorPreference: eventLoop) { () async throws -> (Int, Double) in
+            switch name {
+            case "text-select": return try await textSelect(configuration, eventLoop, seconds: seconds)
+            case "prepared-select": return try await preparedSelect(configuration, eventLoop, seconds: seconds)
+            case "insert": return try await insert(configuration, eventLoop, seconds: seconds)
+            default: return try await connectClose(configuration, eventLoop, count: connections)
+            }
+        }.value
+        let cpuAfter = ProcessCPUTime.now()
+        return Tally(
+            operations: operations, seconds: elapsed,
+            cpuSeconds: cpuAfter.total - cpuBefore.total, userSeconds: cpuAfter.user - cpuBefore.user
+        )
     }
 
     /// Runs `body` (one operation, given its sequence number) for `seconds`; returns the
