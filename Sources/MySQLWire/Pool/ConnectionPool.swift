@@ -40,9 +40,9 @@ struct PoolLease {
 
 /// What the machine's ids stand for.
 struct PoolResources {
-    var connections: [Int: any PoolableConnection] = [:]
+    var connections = IDMap<any PoolableConnection>()
     var waiters: [Int: (continuation: PoolWaiter, site: PoolCallSite, startedAt: NanoTime)] = [:]
-    var leases: [Int: PoolLease] = [:]
+    var leases = IDMap<PoolLease>()
     var nextWaiterID = 1
 }
 

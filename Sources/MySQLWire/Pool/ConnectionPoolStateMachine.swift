@@ -54,7 +54,7 @@ public struct ConnectionPoolStateMachine: Sendable {
     }
 
     public let configuration: ConnectionPoolConfiguration
-    private(set) var connections: [ConnectionID: Connection] = [:]
+    private(set) var connections = IDMap<Connection>()
     /// Idle connections, most recently returned last: lending the warmest one first lets the
     /// others age out under `idleTimeout` when load drops.
     private var idleStack: [ConnectionID] = []
