@@ -162,8 +162,9 @@ struct MySQLBench: AsyncParsableCommand {
             if name == "connect" && roundConnections == 0 { continue }
             var swiftRound = Tally()
             var peerRound = Tally()
-            for side in round % 2 == 0 ? [0, 1] : [1, 0] {
-                if side == 0 {
+            let swiftFirst = round % 2 == 0
+            for swiftTurn in [swiftFirst, !swiftFirst] {
+                if swiftTurn {
                     swiftRound = try await swiftSide(name, configuration: configuration, eventLoop: eventLoop, seconds: roundSeconds, connections: roundConnections)
                 } else if let peer {
                     peerRound = try peer.run(name, configuration: configuration, seconds: roundSeconds, connections: roundConnections, rows: rows)

@@ -1,3 +1,5 @@
+import WireCore
+
 /// SQL text with one decimal number in it (`SELECT … WHERE id = 42`), built the way the C
 /// peers build theirs with `snprintf`: the fixed text and the digits written straight into
 /// one new string. String interpolation does the same job through the general formatting
@@ -26,20 +28,13 @@ struct StatementText: Sendable {
                 base[index] = UInt8(ascii: "-")
                 index += 1
             }
-            // Digits are written least significant first, then put in order.
-            var magnitude = number.magnitude
-            let firstDigit = index
-            repeat {
-                base[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-                magnitude /= 10
-                index += 1
-            } while magnitude > 0
-            var low = firstDigit
-            var high = index - 1
-            while low < high {
-                (base[low], base[high]) = (base[high], base[low])
-                low += 1
-                high -= 1
+            // The digits come out last first: written into a scratch buffer, then copied.
+            let digitsAt = base + index
+            index += withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+                let end = scratch.baseAddress! + 20
+                let count = ByteWriter.writeDecimalDigits(number.magnitude, endingAt: end)
+                digitsAt.update(from: end - count, count: count)
+                return count
             }
             suffix.withUnsafeBufferPointer { bytes in
                 if let source = bytes.baseAddress { (base + index).update(from: source, count: bytes.count) }

@@ -115,9 +115,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         } onCancel: {
             apply { machine, _ in machine.cancel(waiterID) }
         }
-        let lent = try result.get()
-        // Only this pool's factory puts connections in, so each is a `Connection`.
-        return PooledConnection(connection: unsafeDowncast(lent.connection, to: Connection.self), id: lent.id, acquiredAt: lent.acquiredAt)
+        return pooled(try result.get())
     }
 
     /// The usual case, without suspending: nobody is waiting and the warmest idle connection
@@ -134,7 +132,12 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
         // Counted like every acquisition (the histogram's count is the acquire rate); it waited
         // for nothing.
         metrics.acquire.recordNanoseconds(0)
-        return PooledConnection(connection: unsafeDowncast(lent.connection, to: Connection.self), id: lent.id, acquiredAt: lent.acquiredAt)
+        return pooled(lent)
+    }
+
+    private func pooled(_ lent: PoolLent) -> PooledConnection<Connection> {
+        // Only this pool's factory puts connections in, so each is a `Connection`.
+        PooledConnection(connection: unsafeDowncast(lent.connection, to: Connection.self), id: lent.id, acquiredAt: lent.acquiredAt)
     }
 
     /// Returns a connection. Pass `broken: true` when it failed in a way that leaves it

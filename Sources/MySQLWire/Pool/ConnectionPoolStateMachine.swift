@@ -112,14 +112,12 @@ public struct ConnectionPoolStateMachine: Sendable {
     /// caller then queues with `acquire`, which handles every other case. Lending here is
     /// exactly what `acquire` would have done.
     public mutating func acquireImmediately(now: NanoTime) -> (ConnectionID, [Action])? {
-        guard !isShutdown, waiters.isEmpty, let id = idleStack.last, var connection = connections[id],
-              now < connection.retireAt, now - connection.lastUsed <= configuration.aliveBypassWindow else {
+        guard !isShutdown, waiters.isEmpty, let id = idleStack.last, let connection = connections[id],
+              now < connection.retireAt, !needsPing(connection, now: now) else {
             return nil
         }
         idleStack.removeLast()
-        connection.phase = .leased(since: now, leakReported: false)
-        connection.lastUsed = now
-        connections[id] = connection
+        lend(connection, now: now)
         var actions: [Action] = []
         maintainCreations(now: now, into: &actions)
         return (id, actions)
@@ -200,9 +198,7 @@ public struct ConnectionPoolStateMachine: Sendable {
                 idleStack.append(id)
                 actions.append(timeOut(waiter, now: now))
             } else {
-                connection.phase = .leased(since: now, leakReported: false)
-                connection.lastUsed = now
-                connections[id] = connection
+                lend(connection, now: now)
                 actions.append(.lease(id, to: waiter.id))
             }
         } else {
@@ -312,17 +308,28 @@ public struct ConnectionPoolStateMachine: Sendable {
                 continue
             }
             waiters.removeFirst()
-            if now - connection.lastUsed > configuration.aliveBypassWindow {
+            if needsPing(connection, now: now) {
                 connection.phase = .validating(for: waiter)
                 connections[id] = connection
                 actions.append(.validate(id))
             } else {
-                connection.phase = .leased(since: now, leakReported: false)
-                connection.lastUsed = now
-                connections[id] = connection
+                lend(connection, now: now)
                 actions.append(.lease(id, to: waiter.id))
             }
         }
+    }
+
+    /// An idle connection unused for longer than `aliveBypassWindow` is pinged before it is lent.
+    private func needsPing(_ connection: Connection, now: NanoTime) -> Bool {
+        now - connection.lastUsed > configuration.aliveBypassWindow
+    }
+
+    /// Marks `connection` leased from `now` (the caller reports whom to).
+    private mutating func lend(_ connection: Connection, now: NanoTime) {
+        var leased = connection
+        leased.phase = .leased(since: now, leakReported: false)
+        leased.lastUsed = now
+        connections[connection.id] = leased
     }
 
     /// How many more connections the pool wants: one per waiter not already covered by a

@@ -41,11 +41,6 @@ struct IDMap<Value> {
         return value
     }
 
-    mutating func removeAll() {
-        keys.removeAll()
-        values.removeAll()
-    }
-
     private mutating func remove(at index: Int) {
         let last = keys.count - 1
         if index != last {

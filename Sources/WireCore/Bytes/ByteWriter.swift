@@ -106,15 +106,24 @@ public struct ByteWriter: Sendable {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var v = value
         withUnsafeMutableBytes(of: &digits) { raw in
-            while v > 0 {
-                raw[19 - count] = UInt8(truncatingIfNeeded: v % 10) &+ 48
-                v /= 10
-                count += 1
-            }
+            let count = Self.writeDecimalDigits(value, endingAt: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + 20)
             bytes.append(contentsOf: raw[(20 - count)..<20])
         }
+    }
+
+    /// Writes `value`'s ASCII decimal digits so that the last one lands just before `end`,
+    /// and returns how many there are (at most 20). For text built in place rather than in a
+    /// `ByteWriter` (a statement with a number in it); `writeDecimalMagnitude` uses it too.
+    @inlinable
+    public static func writeDecimalDigits(_ value: UInt, endingAt end: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 0
+        var rest = value
+        repeat {
+            count += 1
+            end[-count] = UInt8(truncatingIfNeeded: rest % 10) &+ 48
+            rest /= 10
+        } while rest > 0
+        return count
     }
 }

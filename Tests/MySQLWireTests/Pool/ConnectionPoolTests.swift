@@ -100,13 +100,24 @@ struct ConnectionPoolTests {
         let messages = CapturedLog()
         let pool = ConnectionPool<FakePoolConnection>(
             name: "leaky",
-            configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 1, connectionTimeout: .seconds(2), leakDetectionThreshold: .milliseconds(100)),
+            configuration: ConnectionPoolConfiguration(
+                maximumPoolSize: 1, minimumIdle: 1, connectionTimeout: .seconds(2),
+                leakDetectionThreshold: .milliseconds(100), aliveBypassWindow: .seconds(60)
+            ),
             logger: Logger(label: "test") { _ in messages }
         ) { FakePoolConnection() }
         defer { pool.shutdown() }
-        // The second acquire finds the connection idle and just used: the fast path, which
-        // keeps the call site as its parts and makes the text only for the report.
-        let first = try await pool.acquire(file: "Queued.swift", line: 7)
+        // Once the connection is open and idle, both acquires take the fast path (no ping
+        // within the bypass window), which keeps the call site as its parts and makes the
+        // text only for the report. The first is lent and returned without a suspension in
+        // between, so it is held for microseconds whatever the load on the test machine;
+        // a queued acquire would be held from its lending until its task resumes.
+        let opened = ContinuousClock.now
+        while pool.snapshot.idle < 1 && ContinuousClock.now - opened < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try #require(pool.snapshot.idle == 1, "the pool never opened its connection")
+        let first = try await pool.acquire(file: "Returned.swift", line: 7)
         pool.release(first)
         let second = try await pool.acquire(file: "Immediate.swift", line: 42)
         try await Task.sleep(for: .milliseconds(400))
