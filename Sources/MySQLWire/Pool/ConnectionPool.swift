@@ -66,6 +66,11 @@ enum PoolEffect {
 /// by `ConnectionPoolStateMachine`; this type performs them: it opens, pings and closes
 /// connections, wakes waiting callers, and keeps one event-loop timer armed for the
 /// machine's next deadline.
+///
+/// Opening, pinging and closing run in tasks that prefer the pool's event loop, as
+/// HikariCP's run on its own threads: not on the cooperative pool, which the very burst
+/// that drains the pool can keep busy for longer than `connectionTimeout` (a replacement
+/// connection queued behind the callers waiting for it would time them all out).
 public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Sendable {
     public typealias Factory = @Sendable () async throws -> Connection
 
@@ -263,7 +268,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
     private func perform(_ effect: PoolEffect) {
         switch effect {
         case let .create(id):
-            Task {
+            Task(executorPreference: eventLoop) { [self] in
                 let started = NanoTime.now()
                 do {
                     let connection = try await factory()
@@ -282,13 +287,13 @@ public final class ConnectionPool<Connection: PoolableConnection>: @unchecked Se
             continuation.resume(returning: .success(lease))
         case let .validate(id, connection):
             let timeout = configuration.validationTimeout
-            Task {
+            Task(executorPreference: eventLoop) { [self] in
                 let alive = await connection.validate(timeout: timeout)
                 apply { machine, now in machine.validationCompleted(id, alive: alive, now: now) }
             }
         case let .close(connection, reason):
             logger.debug("\(name) - closing connection (\(reason.rawValue))")
-            Task { await connection.close() }
+            Task(executorPreference: eventLoop) { await connection.close() }
         case let .fail(continuation, error):
             if case .timedOut = error { metrics.timeouts.increment() }
             continuation.resume(returning: .failure(error))

@@ -8,8 +8,14 @@ import WireCore
 final class FakePoolConnection: PoolableConnection {
     let open = Atomic<Bool>(true)
     let alive = Atomic<Bool>(true)
+    /// Called at the start of each ping (to see where the pool runs it).
+    let onValidate: (@Sendable () -> Void)?
+    init(onValidate: (@Sendable () -> Void)? = nil) { self.onValidate = onValidate }
     var isOpen: Bool { open.load(ordering: .relaxed) }
-    func validate(timeout: Duration) async -> Bool { alive.load(ordering: .relaxed) }
+    func validate(timeout: Duration) async -> Bool {
+        onValidate?()
+        return alive.load(ordering: .relaxed)
+    }
     func close() async { open.store(false, ordering: .relaxed) }
 }
 
@@ -93,6 +99,33 @@ struct ConnectionPoolTests {
         #expect(!first.connection.isOpen, "the dead connection was closed")
         pool.release(second)
         #expect(made.withLock { $0.count } == 2)
+    }
+
+    @Test("connections are opened and pinged on the pool's event loop, not on the cooperative pool")
+    func creationAndValidationRunOnTheEventLoop() async throws {
+        // A burst that keeps the cooperative pool busy must not delay the connections its
+        // waiters need: in parallel test runs a creation task queued there waited over 2 s.
+        let loop = EventLoop(name: "pool-test")
+        defer { loop.shutdown() }
+        let openedOnLoop = Mutex<[Bool]>([])
+        let pingedOnLoop = Mutex<[Bool]>([])
+        let pool = ConnectionPool<FakePoolConnection>(
+            name: "on-loop",
+            configuration: ConnectionPoolConfiguration(maximumPoolSize: 1, minimumIdle: 0, connectionTimeout: .seconds(2), aliveBypassWindow: .milliseconds(10)),
+            eventLoop: loop
+        ) {
+            openedOnLoop.withLock { $0.append(loop.inEventLoop) }
+            return FakePoolConnection { pingedOnLoop.withLock { $0.append(loop.inEventLoop) } }
+        }
+        defer { pool.shutdown() }
+        let first = try await pool.acquire()
+        pool.release(first)
+        try await Task.sleep(for: .milliseconds(30))
+        let second = try await pool.acquire()  // past the bypass window: pinged first
+        pool.release(second)
+        #expect(second.connection === first.connection)
+        #expect(openedOnLoop.withLock { $0 } == [true])
+        #expect(pingedOnLoop.withLock { $0 } == [true])
     }
 
     @Test("a leak report names where the leaked connection was acquired, and only that one")
