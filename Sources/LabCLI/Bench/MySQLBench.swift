@@ -187,8 +187,8 @@ struct MySQLBench: AsyncParsableCommand {
             swift.cpuMicrosecondsPerOperation, native.cpuMicrosecondsPerOperation,
             swift.userMicrosecondsPerOperation, native.userMicrosecondsPerOperation
         )
-        let spread = roundRatios.isEmpty ? "" : String(format: " round_ratios=%.2f..%.2f", roundRatios.min()!, roundRatios.max()!)
-        let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + spread + " " + cpu
+        let spread = roundRatioSpread(roundRatios)
+        let extra = (name == "connect" ? "connections=\(connections)" : "seconds=\(seconds)") + (spread.isEmpty ? "" : " " + spread) + " " + cpu
         printResult("mysql-\(name)", swift: swift.rate, peer: native.rate, unit: unit, extra: extra)
     }
 

@@ -52,3 +52,12 @@ func printResult(_ name: String, swift: Double, peer: Double, unit: String = "op
     let line = "RESULT \(name) swift=\(Int(swift.rounded())) peer=\(Int(peer.rounded())) ratio=\(String(format: "%.2f", ratio))"
     print(line + (extra.isEmpty ? "" : " \(extra)") + "  (\(unit))")
 }
+
+/// The `round_ratios=min..max` field of a RESULT line: the range of the rounds' own
+/// swift/peer ratios (empty without rounds). On a small VM a case's rate swings with where
+/// the scheduler places the client and the server, for both sides, and the aggregate ratio
+/// means little without it.
+func roundRatioSpread(_ ratios: [Double]) -> String {
+    guard let low = ratios.min(), let high = ratios.max() else { return "" }
+    return String(format: "round_ratios=%.2f..%.2f", low, high)
+}

@@ -4,7 +4,10 @@ import RESP
 import WireCore
 
 /// `lab bench redis`: SET and GET at pipeline depths 1 and 16 over 50 connections, the Swift
-/// client and redis-benchmark against the same server in the same run.
+/// client and redis-benchmark against the same server in the same run. Each case's requests
+/// are split into rounds; which side goes first alternates from round to round, a side's
+/// rate is its requests over its time summed over the rounds, and the RESULT line gives the
+/// range of the rounds' own ratios.
 struct RedisBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redis",
@@ -29,10 +32,17 @@ struct RedisBench: AsyncParsableCommand {
     @Option(help: "Value size in bytes, as redis-benchmark -d.")
     var valueSize = 3
 
+    @Option(help: "Rounds per case (the requests are split among them; the sides alternate going first).")
+    var rounds = 4
+
     func run() async throws {
         let configuration = try RedisConnectionConfiguration(url: url)
         let depthList = depths.split(separator: ",").compactMap { Int($0) }
         guard !depthList.isEmpty, depthList.allSatisfy({ $0 > 0 }) else { throw ValidationError("--depths takes positive numbers, e.g. 1,16") }
+        guard rounds > 0 else { throw ValidationError("--rounds must be at least 1") }
+        guard min(requests, requestsUnpipelined) / rounds >= connections else {
+            throw ValidationError("each round needs at least one request per connection: --requests and --requests-unpipelined must be at least --rounds × --connections")
+        }
 
         var opened: [RedisConnection] = []
         do {
@@ -46,19 +56,53 @@ struct RedisBench: AsyncParsableCommand {
         print("lab bench redis: \(connections) connections, value \(valueSize) B, server \(configuration.host):\(configuration.port)")
         for depth in depthList {
             let total = depth > 1 ? requests : requestsUnpipelined
-            let peer = try runPeer(configuration: configuration, depth: depth, total: total)
+            let perRound = total / rounds
+            // Per operation: requests and seconds of each side, and each round's ratio.
+            var swiftTotals: [String: (requests: Int, seconds: Double)] = [:]
+            var peerTotals: [String: (requests: Int, seconds: Double)] = [:]
+            var roundRatios: [String: [Double]] = [:]
+            for round in 0..<rounds {
+                var swiftRates: [String: Double] = [:]
+                var peerRates: [String: Double] = [:]
+                let swiftFirst = round % 2 == 0
+                for swiftTurn in [swiftFirst, !swiftFirst] {
+                    if swiftTurn {
+                        for operation in ["SET", "GET"] {
+                            let (done, seconds) = try await runSwift(operation: operation, value: value, depth: depth, total: perRound, connections: opened)
+                            swiftTotals[operation, default: (0, 0)].requests += done
+                            swiftTotals[operation, default: (0, 0)].seconds += seconds
+                            swiftRates[operation] = Double(done) / seconds
+                        }
+                    } else {
+                        peerRates = try runPeer(configuration: configuration, depth: depth, total: perRound)
+                        for (operation, rate) in peerRates where rate > 0 {
+                            peerTotals[operation, default: (0, 0)].requests += perRound
+                            peerTotals[operation, default: (0, 0)].seconds += Double(perRound) / rate
+                        }
+                    }
+                }
+                for operation in ["SET", "GET"] {
+                    if let swiftRate = swiftRates[operation], let peerRate = peerRates[operation], peerRate > 0 {
+                        roundRatios[operation, default: []].append(swiftRate / peerRate)
+                    }
+                }
+            }
             for operation in ["SET", "GET"] {
-                let swiftRate = try await runSwift(operation: operation, value: value, depth: depth, total: total, connections: opened)
-                let peerRate = peer[operation] ?? 0
-                printResult("redis-\(operation.lowercased())-p\(depth)", swift: swiftRate, peer: peerRate,
-                            extra: "requests=\(total) connections=\(connections)")
+                func rate(_ totals: (requests: Int, seconds: Double)?) -> Double {
+                    guard let totals, totals.seconds > 0 else { return 0 }
+                    return Double(totals.requests) / totals.seconds
+                }
+                let spread = roundRatioSpread(roundRatios[operation] ?? [])
+                printResult("redis-\(operation.lowercased())-p\(depth)", swift: rate(swiftTotals[operation]), peer: rate(peerTotals[operation]),
+                            extra: "requests=\(perRound * rounds) connections=\(connections) rounds=\(rounds)" + (spread.isEmpty ? "" : " " + spread))
             }
         }
     }
 
     /// Drives `total` requests over the connections; each connection's task runs on the
-    /// event loop that owns its socket, so replies resume it without a thread hop.
-    func runSwift(operation: String, value: String, depth: Int, total: Int, connections: [RedisConnection]) async throws -> Double {
+    /// event loop that owns its socket, so replies resume it without a thread hop. Returns the
+    /// requests made (a whole number per connection) and the seconds they took.
+    func runSwift(operation: String, value: String, depth: Int, total: Int, connections: [RedisConnection]) async throws -> (requests: Int, seconds: Double) {
         let key = "key:__rand_int__"
         let command = operation == "SET" ? RedisCommand("SET").key(key).argument(value) : RedisCommand("GET").key(key)
         let batch = [RedisCommand](repeating: command, count: depth)
@@ -92,7 +136,7 @@ struct RedisBench: AsyncParsableCommand {
         }
         let elapsed = (NanoTime.now() - start).seconds
         if failures > 0 { throw ValidationError("\(failures) of \(total) \(operation) requests failed or got a wrong reply") }
-        return Double(perConnection * connections.count) / elapsed
+        return (perConnection * connections.count, elapsed)
     }
 
     /// redis-benchmark with the same connections, depth, request count and value size.
