@@ -36,6 +36,8 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         var session: MySQLConnectionStateMachine.SessionInfo?
         var generation: UInt64 = 0
         var timedOutGeneration: UInt64?
+        /// The attempt to kill the statement that timed out, while it runs.
+        var killAttempt: KillAttempt?
         /// A caller holds the connection's turn (one command at a time: the protocol has no
         /// request ids to match pipelined replies); the others wait in FIFO order.
         var turnTaken = false
@@ -290,21 +292,48 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         return try await awaitReply(generation: generation, timeout: timeout)
     }
 
+    /// A kill in progress, boxed: `Task` is a type of another module whose layout is not
+    /// known here, and kept in `State` it would make every access to the state go through
+    /// run-time type metadata.
+    final class KillAttempt: Sendable {
+        let task: Task<Void, Never>
+        init(_ task: Task<Void, Never>) { self.task = task }
+    }
+
     /// Waits for the command's reply while a timer kills the statement if it runs too long.
+    /// The timer is the channel's event loop's, and so is the task that kills: a statement
+    /// timeout does not wait for a turn on the cooperative pool, which the load that makes
+    /// statements slow can keep busy (and a timer task per statement costs far more than an
+    /// entry in the loop's timer queue).
     nonisolated(nonsending) private func awaitReply(generation: UInt64, timeout: Duration) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
-        let timer = Task { [weak self] in
-            do { try await Task.sleep(for: timeout) } catch { return }
-            await self?.statementTimedOut(generation: generation, timeout: timeout)
+        let eventLoop = channel.eventLoop
+        let timer = eventLoop.scheduleTimer(at: NanoTime.now() + timeout) { [weak self] in
+            self?.statementTimerFired(generation: generation, timeout: timeout)
         }
         let outcome = await awaitEvent()
-        timer.cancel()
-        let timedOut = state.withLock { $0.timedOutGeneration == generation }
-        if timedOut {
-            // Let the kill attempt finish before the next command can start, so a late
+        eventLoop.cancelTimer(timer)
+        let (timedOut, kill) = state.withLock { ($0.timedOutGeneration == generation, $0.killAttempt.take()) }
+        if let kill, timedOut {
+            // The answer is here: the attempt stops waiting out the grace period (its sleep
+            // is cancelled). It is let finish before the next command can start, so a late
             // KILL QUERY never hits the next statement.
-            await timer.value
+            kill.task.cancel()
+            await kill.task.value
         }
         return try Self.commandResult(outcome, timedOut: timedOut, timeout: timeout)
+    }
+
+    /// On the event loop, at the statement's deadline: if it is still running, it is marked
+    /// timed out and a task starts killing it. (Marked and started under one lock, so
+    /// `awaitReply` finds the attempt whenever it finds the mark.)
+    private func statementTimerFired(generation: UInt64, timeout: Duration) {
+        state.withLock { state in
+            guard state.generation == generation, state.machine.commandInFlight, state.failure == nil else { return }
+            state.timedOutGeneration = generation
+            state.killAttempt = KillAttempt(Task(executorPreference: channel.eventLoop) { [self] in
+                await killStatement(generation: generation, timeout: timeout)
+            })
+        }
     }
 
     /// What a command's reply means for its caller.
@@ -327,16 +356,12 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         }
     }
 
-    private func statementTimedOut(generation: UInt64, timeout: Duration) async {
+    /// Sends `KILL QUERY` for the timed-out statement from a second, short-lived connection;
+    /// closes this connection when that fails or the server does not honour it in time.
+    private func killStatement(generation: UInt64, timeout: Duration) async {
         func stillRunning() -> Bool {
             state.withLock { $0.generation == generation && $0.machine.commandInFlight && $0.failure == nil }
         }
-        let marked = state.withLock { state -> Bool in
-            guard state.generation == generation, state.machine.commandInFlight, state.failure == nil else { return false }
-            state.timedOutGeneration = generation
-            return true
-        }
-        guard marked else { return }
         var killConfiguration = configuration
         killConfiguration.queryTimeout = nil
         killConfiguration.connectTimeout = min(configuration.connectTimeout, configuration.killGracePeriod)
