@@ -35,13 +35,18 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         var failure: MySQLError?
         var session: MySQLConnectionStateMachine.SessionInfo?
         var generation: UInt64 = 0
-        var timedOutGeneration: UInt64?
-        /// The attempt to kill the statement that timed out, while it runs.
+        /// Set when the statement in flight passed its timeout: the attempt to kill it. Taken
+        /// by the statement's `awaitReply`, so it also tells that the statement timed out.
         var killAttempt: KillAttempt?
         /// A caller holds the connection's turn (one command at a time: the protocol has no
         /// request ids to match pipelined replies); the others wait in FIFO order.
         var turnTaken = false
         var turnWaiters = Deque<UnsafeContinuation<Void, Never>>()
+
+        /// True while the command of `generation` runs on a healthy connection.
+        func isRunning(_ generation: UInt64) -> Bool {
+            self.generation == generation && machine.commandInFlight && failure == nil
+        }
 
         mutating func startCommand(_ command: MySQLConnectionStateMachine.Command) -> (MySQLConnectionStateMachine.Action, UInt64) {
             if let failure { return (.commandFailed(failure), 0) }
@@ -312,8 +317,9 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         }
         let outcome = await awaitEvent()
         eventLoop.cancelTimer(timer)
-        let (timedOut, kill) = state.withLock { ($0.timedOutGeneration == generation, $0.killAttempt.take()) }
-        if let kill, timedOut {
+        let kill = state.withLock { $0.killAttempt.take() }
+        let timedOut = kill != nil
+        if let kill {
             // The answer is here: the attempt stops waiting out the grace period (its sleep
             // is cancelled). It is let finish before the next command can start, so a late
             // KILL QUERY never hits the next statement.
@@ -323,13 +329,11 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         return try Self.commandResult(outcome, timedOut: timedOut, timeout: timeout)
     }
 
-    /// On the event loop, at the statement's deadline: if it is still running, it is marked
-    /// timed out and a task starts killing it. (Marked and started under one lock, so
-    /// `awaitReply` finds the attempt whenever it finds the mark.)
+    /// On the event loop, at the statement's deadline: if it is still running, a task starts
+    /// killing it.
     private func statementTimerFired(generation: UInt64, timeout: Duration) {
         state.withLock { state in
-            guard state.generation == generation, state.machine.commandInFlight, state.failure == nil else { return }
-            state.timedOutGeneration = generation
+            guard state.isRunning(generation) else { return }
             state.killAttempt = KillAttempt(Task(executorPreference: channel.eventLoop) { [self] in
                 await killStatement(generation: generation, timeout: timeout)
             })
@@ -359,9 +363,7 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     /// Sends `KILL QUERY` for the timed-out statement from a second, short-lived connection;
     /// closes this connection when that fails or the server does not honour it in time.
     private func killStatement(generation: UInt64, timeout: Duration) async {
-        func stillRunning() -> Bool {
-            state.withLock { $0.generation == generation && $0.machine.commandInFlight && $0.failure == nil }
-        }
+        func stillRunning() -> Bool { state.withLock { $0.isRunning(generation) } }
         var killConfiguration = configuration
         killConfiguration.queryTimeout = nil
         killConfiguration.connectTimeout = min(configuration.connectTimeout, configuration.killGracePeriod)
