@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MySQLWire
+import Synchronization
 import Testing
 import WireCore
 
@@ -129,6 +133,32 @@ struct HostileServerTests {
         #expect(!connection.isOpen)
     }
 
+    @Test func aStatementThatEndsWhileItsKillCannotConnectKeepsTheConnection() async throws {
+        // The statement overruns its timeout by a little; the server is out of connections,
+        // so the kill's own login fails, after the statement has answered. The connection
+        // is healthy and stays open.
+        let logins = LoginCount()
+        let server = try FakeMySQLServer { packet, index in
+            if index == 0 {
+                if logins.value.add(1, ordering: .relaxed).newValue == 1 {
+                    return .reply(FakeMySQLServer.packet(HostileServerTests.ok, sequence: 2))
+                }
+                usleep(600_000)
+                let tooMany = MySQLServerError(code: .tooManyConnections, sqlState: "HY000", message: "Too many connections")
+                return .reply(FakeMySQLServer.packet(ERRPacket(tooMany).encoded(), sequence: 2))
+            }
+            if packet.payload.first == MySQLCommandCode.query { usleep(400_000) }
+            return .reply(FakeMySQLServer.packet(HostileServerTests.ok, sequence: 1))
+        }
+        defer { server.stop() }
+        let connection = try await MySQLConnection.connect(server.configuration)
+        let result = try await connection.query("SELECT SLEEP(0.4)", timeout: .milliseconds(100))
+        #expect(result.affectedRows == 0)
+        #expect(logins.value.load(ordering: .relaxed) == 2, "the kill was never attempted")
+        #expect(connection.isOpen)
+        try await connection.ping()
+    }
+
     @Test func closeDoesNotWaitForACommandInFlight() async throws {
         let server = try Self.server { _ in .silence }
         defer { server.stop() }
@@ -141,4 +171,9 @@ struct HostileServerTests {
         #expect(await stuck == .connectionClosed)
         #expect(await errorOf { try await connection.ping() } == .connectionClosed)
     }
+}
+
+/// How many logins a fake server has seen.
+private final class LoginCount: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -189,27 +189,17 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
 
     /// A liveness check for pools: COM_PING within `timeout`. On expiry the connection is
     /// closed (a server that does not answer a ping is gone) and the answer is false.
+    ///
+    /// The deadline is an entry in the channel's event-loop timer queue, as a statement's is:
+    /// a pool validates connections while a burst keeps the cooperative pool busy, and a
+    /// deadline that needs a turn there fires late, holding the acquire that waits on it.
     public func validate(timeout: Duration) async -> Bool {
         guard isOpen else { return false }
-        return await withTaskGroup(of: Bool?.self) { group in
-            group.addTask {
-                do {
-                    try await self.ping()
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return false }
-                return nil
-            }
-            let first = await group.next() ?? false
-            if first == nil {
-                channel.closeWithError(.timedOut(operation: "ping", peer: channel.peer, after: timeout))
-            }
-            group.cancelAll()
-            return first ?? false
+        do {
+            _ = try await run(.ping, timeout: timeout, onTimeout: .closeConnection)
+            return true
+        } catch {
+            return false
         }
     }
 
@@ -263,7 +253,9 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     // Inlined into the request methods, as is `awaitEvent`: a call boundary between
     // async functions is a potential executor hop, and each costs a preference look-up.
     @inline(__always)
-    nonisolated(nonsending) private func run(_ command: MySQLConnectionStateMachine.Command, timeout: Duration?) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
+    nonisolated(nonsending) private func run(
+        _ command: MySQLConnectionStateMachine.Command, timeout: Duration?, onTimeout: TimeoutAction = .killStatement
+    ) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
         if !takeTurnIfFree() { await waitForTurn() }
         defer { endTurn() }
         // What starting the command yields is used up inside this block: kept until the end
@@ -294,7 +286,15 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             // metadata on every command.
             return try Self.commandResult(await awaitEvent(), timedOut: false, timeout: nil)
         }
-        return try await awaitReply(generation: generation, timeout: timeout)
+        return try await awaitReply(generation: generation, timeout: timeout, onTimeout: onTimeout)
+    }
+
+    /// What a command that outlives its timeout gets.
+    enum TimeoutAction {
+        /// `KILL QUERY` from a second connection; this one stays usable (statements).
+        case killStatement
+        /// The connection is closed: a server that does not answer a ping is gone.
+        case closeConnection
     }
 
     /// A kill in progress, boxed: `Task` is a type of another module whose layout is not
@@ -310,33 +310,42 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     /// timeout does not wait for a turn on the cooperative pool, which the load that makes
     /// statements slow can keep busy (and a timer task per statement costs far more than an
     /// entry in the loop's timer queue).
-    nonisolated(nonsending) private func awaitReply(generation: UInt64, timeout: Duration) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
+    nonisolated(nonsending) private func awaitReply(
+        generation: UInt64, timeout: Duration, onTimeout: TimeoutAction
+    ) async throws(MySQLError) -> MySQLConnectionStateMachine.CommandResult {
         let eventLoop = channel.eventLoop
         let timer = eventLoop.scheduleTimer(at: NanoTime.now() + timeout) { [weak self] in
-            self?.statementTimerFired(generation: generation, timeout: timeout)
+            self?.commandTimerFired(generation: generation, timeout: timeout, action: onTimeout)
         }
         let outcome = await awaitEvent()
         eventLoop.cancelTimer(timer)
         let kill = state.withLock { $0.killAttempt.take() }
         let timedOut = kill != nil
         if let kill {
-            // The answer is here: the attempt stops waiting out the grace period (its sleep
-            // is cancelled). It is let finish before the next command can start, so a late
-            // KILL QUERY never hits the next statement.
-            kill.task.cancel()
+            // The answer is here. The attempt is let finish before the next command can
+            // start, so a late KILL QUERY never hits the next statement.
             await kill.task.value
         }
         return try Self.commandResult(outcome, timedOut: timedOut, timeout: timeout)
     }
 
-    /// On the event loop, at the statement's deadline: if it is still running, a task starts
-    /// killing it.
-    private func statementTimerFired(generation: UInt64, timeout: Duration) {
-        state.withLock { state in
-            guard state.isRunning(generation) else { return }
-            state.killAttempt = KillAttempt(Task(executorPreference: channel.eventLoop) { [self] in
-                await killStatement(generation: generation, timeout: timeout)
-            })
+    /// On the event loop, at the command's deadline: if it is still running, a task starts
+    /// killing the statement, or the connection is closed.
+    private func commandTimerFired(generation: UInt64, timeout: Duration, action: TimeoutAction) {
+        let closeNow = state.withLock { state -> Bool in
+            guard state.isRunning(generation) else { return false }
+            switch action {
+            case .closeConnection:
+                return true
+            case .killStatement:
+                state.killAttempt = KillAttempt(Task(executorPreference: channel.eventLoop) { [self] in
+                    await killStatement(generation: generation, timeout: timeout)
+                })
+                return false
+            }
+        }
+        if closeNow {
+            channel.closeWithError(.timedOut(operation: "ping", peer: channel.peer, after: timeout))
         }
     }
 
@@ -379,13 +388,18 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             killed = false
         }
         if !killed {
-            channel.closeWithError(.timedOut(operation: "query", peer: channel.peer, after: timeout))
+            // Unless the answer came meanwhile: the statement ended and the connection is fine.
+            if stillRunning() {
+                channel.closeWithError(.timedOut(operation: "query", peer: channel.peer, after: timeout))
+            }
             return
         }
-        // Cancelled once the answer arrives; otherwise the server did not honour the kill.
-        do { try await Task.sleep(for: configuration.killGracePeriod) } catch {}
-        if stillRunning() {
-            channel.closeWithError(.timedOut(operation: "query (after KILL QUERY)", peer: channel.peer, after: timeout))
+        // If the statement still runs at the end of the grace period, the server did not
+        // honour the kill. Checked by the loop's timer queue, not a sleeping task: the attempt
+        // ends here, and the answer's arrival ends the command (the check then does nothing).
+        channel.eventLoop.scheduleTimer(at: NanoTime.now() + configuration.killGracePeriod) { [weak self] in
+            guard let self, self.state.withLock({ $0.isRunning(generation) }) else { return }
+            self.channel.closeWithError(.timedOut(operation: "query (after KILL QUERY)", peer: self.channel.peer, after: timeout))
         }
     }
 
