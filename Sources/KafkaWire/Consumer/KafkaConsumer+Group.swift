@@ -23,6 +23,7 @@ extension KafkaConsumer {
     /// (the poll's timeout): then the rebalance goes on at the next poll, as in the Java
     /// consumer, where a poll returns empty-handed while its group is still rebalancing.
     func ensureGroupActive(until deadline: NanoTime) async throws(KafkaConsumerError) {
+        await reportLostInBackground()
         var first = true
         while needsRejoin {
             if !first, NanoTime.now() >= deadline { return }
@@ -65,9 +66,24 @@ extension KafkaConsumer {
 
     /// The partitions are someone else's already (fenced, session expired): no commit.
     func lose() async {
-        let lost = resetMembership().sorted()
+        loseInBackground(resetMembership())
+        await reportLostInBackground()
+    }
+
+    /// The same, found out by the heartbeats: the partitions are forgotten at once (nothing
+    /// more is fetched or committed for them) and the listener hears of it at the next poll,
+    /// in the application's task, as in the Java consumer, whose callbacks run inside poll.
+    /// (The heartbeat task prefers an event loop, which a listener's code must not hold.)
+    func loseInBackground(_ lost: Set<TopicPartition>) {
         for topicPartition in lost { forgetPartition(topicPartition) }
-        if !lost.isEmpty, let listener = rebalanceListener { await listener.partitionsLost(lost, consumer: self) }
+        lostAwaitingListener.formUnion(lost)
+    }
+
+    private func reportLostInBackground() async {
+        guard !lostAwaitingListener.isEmpty else { return }
+        let lost = lostAwaitingListener.sorted()
+        lostAwaitingListener = []
+        if let listener = rebalanceListener { await listener.partitionsLost(lost, consumer: self) }
     }
 
     private func joinAndSync() async throws(KafkaConsumerError) {
@@ -209,10 +225,15 @@ extension KafkaConsumer {
 
     // MARK: Heartbeats
 
+    /// The heartbeats run in a task that prefers an event loop, and so does this actor's code
+    /// while that task runs it: they do not wait for a turn on the cooperative pool, which
+    /// the application's own work may keep busy past `sessionTimeout` (the Java client sends
+    /// them from a thread of its own for the same reason). Only `maxPollInterval` bounds how
+    /// long the application may go without polling.
     func startHeartbeats() {
         guard heartbeatTask == nil else { return }
         let interval = configuration.heartbeatInterval
-        heartbeatTask = Task { [weak self] in
+        heartbeatTask = Task(executorPreference: EventLoopGroup.shared.next()) { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let self, !Task.isCancelled else { return }
@@ -226,8 +247,10 @@ extension KafkaConsumer {
     func heartbeatOnce() async {
         guard let group = configuration.groupID, isStableMember, let coordinator = membershipCoordinator else { return }
         if ContinuousClock.now - lastPollInstant > configuration.maxPollInterval {
+            let owned = ownedPartitions
             await leaveGroup(reason: "consumer poll timeout has expired (max.poll.interval)")
-            for topicPartition in ownedPartitions { forgetPartition(topicPartition) }
+            // Out of the group also when the LeaveGroup could not be sent.
+            loseInBackground(owned.union(resetMembership()))
             return
         }
         let request = HeartbeatRequest(
@@ -243,7 +266,7 @@ extension KafkaConsumer {
         guard code.isError else { return }
         switch ConsumerGroupMembership.reaction(to: code) {
         case .rejoin: requestRejoin()
-        case .resetAndRejoin: await lose()
+        case .resetAndRejoin: loseInBackground(resetMembership())
         case .findCoordinator: setCoordinator(nil)
         case .retry, .fail: break
         }

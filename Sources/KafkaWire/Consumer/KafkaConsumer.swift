@@ -45,6 +45,9 @@ public actor KafkaConsumer {
     private var fetchFailure: KafkaConsumerError?
     private let wakeup = AsyncWakeup()
     var heartbeatTask: Task<Void, Never>?
+    /// Partitions the heartbeats found lost (fenced, session or poll timeout), for the
+    /// listener at the next poll.
+    var lostAwaitingListener: Set<TopicPartition> = []
     private var lastPoll = ContinuousClock.now
     private var nextAutoCommit = ContinuousClock.now
     private var closed = false

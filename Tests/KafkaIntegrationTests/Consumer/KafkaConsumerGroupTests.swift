@@ -1,5 +1,6 @@
 import Foundation
 import KafkaWire
+import LabTestSupport
 import Synchronization
 import Testing
 
@@ -156,6 +157,14 @@ extension KafkaClientIntegrationSuites {
 }
 
 extension KafkaClientIntegrationSuites.KafkaConsumerGroupTests {
+    /// A member with a client of its own and the range assignor, heartbeating every 300 ms.
+    static func member(of group: String, on cluster: KafkaTestCluster, sessionTimeout: Duration, maxPollInterval: Duration) -> KafkaConsumer {
+        KafkaConsumer(client: cluster.makeClient(), configuration: KafkaConsumerConfiguration(
+            groupID: group, autoOffsetReset: .earliest, enableAutoCommit: false, sessionTimeout: sessionTimeout,
+            heartbeatInterval: .milliseconds(300), maxPollInterval: maxPollInterval, fetchMaxWait: .milliseconds(100),
+            assignors: [RangeAssignor()]))
+    }
+
     @Test("a member that stops polling past max.poll.interval leaves; its partitions go to the others; it rejoins at its next poll",
           arguments: KafkaTestCluster.all)
     func maxPollIntervalLeave(cluster: KafkaTestCluster) async throws {
@@ -164,12 +173,10 @@ extension KafkaClientIntegrationSuites.KafkaConsumerGroupTests {
         let topic = KafkaTestCluster.uniqueTopic("lab-group-maxpoll")
         let group = KafkaTestCluster.uniqueTopic("lab-group-maxpoll")
         try await cluster.createTopic(admin, topic, partitions: 4)
-        let slow = KafkaConsumer(client: cluster.makeClient(), configuration: KafkaConsumerConfiguration(
-            groupID: group, autoOffsetReset: .earliest, enableAutoCommit: false, sessionTimeout: .seconds(10),
-            heartbeatInterval: .milliseconds(300), maxPollInterval: .seconds(3), fetchMaxWait: .milliseconds(100),
-            assignors: [RangeAssignor()]))
+        let slow = Self.member(of: group, on: cluster, sessionTimeout: .seconds(10), maxPollInterval: .seconds(3))
         let steady = GroupMemberLoop(consumer: cluster.makeConsumer(group: group, assignors: [RangeAssignor()]), listener: RebalanceLog())
-        try await slow.subscribe([topic])
+        let slowListener = RebalanceLog(commitOnRevoke: false)
+        try await slow.subscribe([topic], listener: slowListener)
         // The slow member joins and polls for a while, then the steady one joins.
         for _ in 0..<10 { _ = try await slow.poll(timeout: .milliseconds(200)) }
         try await steady.start(topic: topic)
@@ -191,6 +198,9 @@ extension KafkaClientIntegrationSuites.KafkaConsumerGroupTests {
         }
         #expect(tookOver, "the steady member did not take over the stalled member's partitions")
         #expect(await slow.groupMember.generation == -1, "the stalled member still thinks it is in the group")
+        #expect(await slow.assignment.isEmpty, "the stalled member still holds partitions")
+        // Its listener hears of the loss in its next poll, in the application's task, not before.
+        #expect(!slowListener.all.contains { $0.hasPrefix("lost") }, "callbacks ran outside poll: \(slowListener.all)")
         // Polling again rejoins.
         var back = false
         let rejoinDeadline = ContinuousClock.now + .seconds(40)
@@ -199,7 +209,43 @@ extension KafkaClientIntegrationSuites.KafkaConsumerGroupTests {
             back = await slow.assignment.count == 2
         }
         #expect(back, "the stalled member did not get partitions back after polling again")
+        let events = slowListener.all
+        let lostAt = events.firstIndex(of: "lost 2"), reassignedAt = events.lastIndex(of: "assigned 2")
+        #expect(lostAt != nil && reassignedAt != nil && lostAt! < reassignedAt!, "callbacks: \(events)")
         await steady.stop()
         await slow.close()
+    }
+
+    @Test("a member whose application keeps every cooperative thread busy past session.timeout stays in the group: heartbeats do not wait for the pool",
+          .enabled(if: CooperativePoolBlocker.isSerialRun, Comment(rawValue: CooperativePoolBlocker.serialRunOnlyReason)),
+          arguments: KafkaTestCluster.all)
+    func heartbeatsOutliveABusyPool(cluster: KafkaTestCluster) async throws {
+        let admin = cluster.makeClient()
+        defer { Task { await admin.close() } }
+        let topic = KafkaTestCluster.uniqueTopic("lab-group-busy")
+        let group = KafkaTestCluster.uniqueTopic("lab-group-busy")
+        try await cluster.createTopic(admin, topic, partitions: 2)
+        let sessionTimeout = Duration.seconds(6)
+        let consumer = Self.member(of: group, on: cluster, sessionTimeout: sessionTimeout, maxPollInterval: .seconds(60))
+        let listener = RebalanceLog(commitOnRevoke: false)
+        try await consumer.subscribe([topic], listener: listener)
+        let joinDeadline = ContinuousClock.now + .seconds(30)
+        while await consumer.assignment.count < 2, ContinuousClock.now < joinDeadline {
+            _ = try await consumer.poll(timeout: .milliseconds(200))
+        }
+        #expect(await consumer.assignment.count == 2, "the member never got both partitions")
+        let before = await consumer.groupMember
+
+        // The application's own work keeps every cooperative thread busy for the session
+        // timeout and 3 s more.
+        await CooperativePoolBlocker.block(until: ContinuousClock.now + sessionTimeout + .seconds(3))
+        // Back to polling: a member the coordinator dropped learns it at its next heartbeat.
+        let pollUntil = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < pollUntil { _ = try await consumer.poll(timeout: .milliseconds(200)) }
+        let after = await consumer.groupMember
+        #expect(after.memberID == before.memberID && after.generation == before.generation,
+                "the member was dropped and rejoined: \(before) -> \(after)")
+        #expect(listener.all == ["assigned 2"], "rebalance callbacks: \(listener.all)")
+        await consumer.close()
     }
 }
