@@ -195,10 +195,14 @@ public final class KafkaProducer: Sendable {
 
     // MARK: Sender
 
+    /// The sender runs in a task that prefers the event loop its wake-ups fire on, not on the
+    /// cooperative pool: an application whose own work keeps that pool busy would otherwise
+    /// hold back every batch past its linger, up to `deliveryTimeout` (the Java producer
+    /// sends from an I/O thread of its own for the same reason).
     func startSenderIfNeeded() {
         sender.withLock { task in
             guard task == nil else { return }
-            task = Task { [weak self] in await self?.runSender() }
+            task = Task(executorPreference: wakeup.eventLoop) { [weak self] in await self?.runSender() }
         }
     }
 

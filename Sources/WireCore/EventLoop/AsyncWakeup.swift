@@ -12,10 +12,11 @@ public final class AsyncWakeup: Sendable {
     }
 
     private let state = Mutex(State())
-    private let loop: EventLoop
+    /// Where the deadlines fire; a waiting loop's task may prefer it too.
+    public let eventLoop: EventLoop
 
     public init(eventLoop: EventLoop = EventLoopGroup.shared.next()) {
-        loop = eventLoop
+        self.eventLoop = eventLoop
     }
 
     public func signal() {
@@ -28,7 +29,7 @@ public final class AsyncWakeup: Sendable {
             defer { state.timer = nil }
             return (waiter, state.timer)
         }
-        if let timer { loop.cancelTimer(timer) }
+        if let timer { eventLoop.cancelTimer(timer) }
         waiter?.resume()
     }
 
@@ -52,14 +53,14 @@ public final class AsyncWakeup: Sendable {
                 return
             }
             guard let deadline else { return }
-            let id = loop.scheduleTimer(at: deadline) { [self] in self.expire(generation) }
+            let id = eventLoop.scheduleTimer(at: deadline) { [self] in self.expire(generation) }
             // The signal may already have come and gone; then the timer is cancelled here.
             let stillWaiting = state.withLock { state -> Bool in
                 guard state.waiter != nil, state.generation == generation else { return false }
                 state.timer = id
                 return true
             }
-            if !stillWaiting { loop.cancelTimer(id) }
+            if !stillWaiting { eventLoop.cancelTimer(id) }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaWire
+import LabTestSupport
 import Synchronization
 import Testing
 
@@ -106,5 +107,34 @@ extension KafkaClientIntegrationSuites {
             }
             try KafkaProducerConfiguration(acks: .leader, idempotent: false, maxInFlightRequestsPerConnection: 10).validate()
         }
+    }
+}
+
+extension KafkaClientIntegrationSuites.KafkaProducerTests {
+    @Test("a producer delivers while the application keeps every cooperative thread busy: its sender does not wait for the pool",
+          .enabled(if: CooperativePoolBlocker.isSerialRun, Comment(rawValue: CooperativePoolBlocker.serialRunOnlyReason)),
+          arguments: KafkaTestCluster.all)
+    func senderOutlivesABusyPool(cluster: KafkaTestCluster) async throws {
+        let client = cluster.makeClient()
+        defer { Task { await client.close() } }
+        let topic = KafkaTestCluster.uniqueTopic("lab-producer-busy")
+        try await cluster.createTopic(client, topic, partitions: 1)
+        let producer = try KafkaProducer(client: client, configuration: KafkaProducerConfiguration(acks: .all, linger: .milliseconds(200)))
+        // A first record: the producer id, metadata and the connection are in place before the test proper.
+        try await producer.send(ProducerRecord(topic: topic, key: nil, value: "warm-up"))
+
+        let deliveredAt = Mutex<ContinuousClock.Instant?>(nil)
+        let start = ContinuousClock.now
+        try await producer.produce(ProducerRecord(topic: topic, key: nil, value: "while busy")) { result in
+            if case .success = result { deliveredAt.withLock { $0 = ContinuousClock.now } }
+        }
+        // The application's own work keeps every cooperative thread busy for 4 s. The batch's
+        // linger ends meanwhile, and the sender must put it on the wire.
+        await CooperativePoolBlocker.block(until: start + .seconds(4))
+        await producer.flush()
+        let delay = deliveredAt.withLock { $0 }.map { $0 - start }
+        #expect(delay != nil, "the record was not acknowledged")
+        #expect(delay.map { $0 < .seconds(2) } ?? false, "acknowledged \(String(describing: delay)) after produce, with the pool blocked for 4 s")
+        await producer.close()
     }
 }
