@@ -210,17 +210,21 @@ extension KafkaConsumer {
         return assignments
     }
 
-    /// Sends LeaveGroup so the group rebalances now rather than after the session timeout.
-    func leaveGroup(reason: String) async {
-        guard let group = configuration.groupID, !currentMemberID.isEmpty, let coordinator = membershipCoordinator else { return }
-        let memberID = currentMemberID
-        let instanceID = configuration.groupInstanceID
-        _ = try? await client.send(to: .node(coordinator), as: LeaveGroupResponse.self) { version -> LeaveGroupRequest in
-            version >= 3
-                ? LeaveGroupRequest(groupId: group, members: [.init(memberId: memberID, groupInstanceId: instanceID, reason: reason)])
-                : LeaveGroupRequest(groupId: group, memberId: memberID)
+    /// Sends LeaveGroup so the group rebalances now rather than after the session timeout,
+    /// and leaves the membership either way (also when the request cannot be sent); returns
+    /// the partitions this member held.
+    @discardableResult
+    func leaveGroup(reason: String) async -> Set<TopicPartition> {
+        if let group = configuration.groupID, !currentMemberID.isEmpty, let coordinator = membershipCoordinator {
+            let memberID = currentMemberID
+            let instanceID = configuration.groupInstanceID
+            _ = try? await client.send(to: .node(coordinator), as: LeaveGroupResponse.self) { version -> LeaveGroupRequest in
+                version >= 3
+                    ? LeaveGroupRequest(groupId: group, members: [.init(memberId: memberID, groupInstanceId: instanceID, reason: reason)])
+                    : LeaveGroupRequest(groupId: group, memberId: memberID)
+            }
         }
-        _ = resetMembership()
+        return resetMembership()
     }
 
     // MARK: Heartbeats
@@ -247,10 +251,7 @@ extension KafkaConsumer {
     func heartbeatOnce() async {
         guard let group = configuration.groupID, isStableMember, let coordinator = membershipCoordinator else { return }
         if ContinuousClock.now - lastPollInstant > configuration.maxPollInterval {
-            let owned = ownedPartitions
-            await leaveGroup(reason: "consumer poll timeout has expired (max.poll.interval)")
-            // Out of the group also when the LeaveGroup could not be sent.
-            loseInBackground(owned.union(resetMembership()))
+            loseInBackground(await leaveGroup(reason: "consumer poll timeout has expired (max.poll.interval)"))
             return
         }
         let request = HeartbeatRequest(

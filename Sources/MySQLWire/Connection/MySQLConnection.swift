@@ -372,7 +372,12 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
     /// Sends `KILL QUERY` for the timed-out statement from a second, short-lived connection;
     /// closes this connection when that fails or the server does not honour it in time.
     private func killStatement(generation: UInt64, timeout: Duration) async {
-        func stillRunning() -> Bool { state.withLock { $0.isRunning(generation) } }
+        @Sendable func stillRunning() -> Bool { state.withLock { $0.isRunning(generation) } }
+        /// Unless the answer came meanwhile: then the statement ended and the connection is fine.
+        @Sendable func closeIfStillRunning(_ operation: String) {
+            guard stillRunning() else { return }
+            channel.closeWithError(.timedOut(operation: operation, peer: channel.peer, after: timeout))
+        }
         var killConfiguration = configuration
         killConfiguration.queryTimeout = nil
         killConfiguration.connectTimeout = min(configuration.connectTimeout, configuration.killGracePeriod)
@@ -388,18 +393,14 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             killed = false
         }
         if !killed {
-            // Unless the answer came meanwhile: the statement ended and the connection is fine.
-            if stillRunning() {
-                channel.closeWithError(.timedOut(operation: "query", peer: channel.peer, after: timeout))
-            }
+            closeIfStillRunning("query")
             return
         }
         // If the statement still runs at the end of the grace period, the server did not
         // honour the kill. Checked by the loop's timer queue, not a sleeping task: the attempt
         // ends here, and the answer's arrival ends the command (the check then does nothing).
-        channel.eventLoop.scheduleTimer(at: NanoTime.now() + configuration.killGracePeriod) { [weak self] in
-            guard let self, self.state.withLock({ $0.isRunning(generation) }) else { return }
-            self.channel.closeWithError(.timedOut(operation: "query (after KILL QUERY)", peer: self.channel.peer, after: timeout))
+        channel.eventLoop.scheduleTimer(at: NanoTime.now() + configuration.killGracePeriod) {
+            closeIfStillRunning("query (after KILL QUERY)")
         }
     }
 
