@@ -24,6 +24,31 @@ extension MariaDB {
             await #expect(throws: MySQLError.connectionClosed) { try await connection.ping() }
         }
 
+        /// A connection closed by `close` says COM_QUIT first, also from a task on its own event
+        /// loop: MariaDB counts each connection that vanishes without it in Aborted_clients
+        /// (and logs a warning for it), the counter operators watch for broken clients.
+        @Test func closedConnectionsAreNotAbortedClients() async throws {
+            let observer = try await MySQLTestServer.connect()
+            func abortedClients() async throws -> Int {
+                try #require(try await observer.query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'").rows.first?[1].int)
+            }
+            let before = try await abortedClients()
+            let closes = 20
+            let loop = EventLoopGroup.shared.next()
+            try await Task(executorPreference: loop) {
+                for _ in 0..<closes {
+                    let connection = try await MySQLConnection.connect(MySQLTestServer.configuration(), eventLoop: loop)
+                    await connection.close()
+                }
+            }.value
+            // The server notices a vanished client when its read fails, moments after the FIN.
+            try await Task.sleep(for: .milliseconds(300))
+            let after = try await abortedClients()
+            // Another test target using this server may abort a few meanwhile (parallel runs).
+            #expect(after - before < closes, "Aborted_clients went from \(before) to \(after) over \(closes) closes")
+            await observer.close()
+        }
+
         @Test func wrongPasswordIsAccessDenied() async throws {
             var configuration = MySQLTestServer.configuration()
             configuration.password = "wrong"

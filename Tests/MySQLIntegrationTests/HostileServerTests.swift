@@ -159,6 +159,28 @@ struct HostileServerTests {
         try await connection.ping()
     }
 
+    /// COM_QUIT leaves before the FIN also when `close` runs on the connection's own event
+    /// loop (a pool retiring a connection, a task that prefers the loop), where writes are
+    /// sent at the end of the loop turn: the close must not drop it.
+    @Test func closeOnTheConnectionsLoopSendsQuitBeforeHangingUp() async throws {
+        let commands = Mutex<[UInt8]>([])
+        let server = try Self.server { packet in
+            commands.withLock { $0.append(packet.payload.first ?? 0) }
+            return .silence
+        }
+        defer { server.stop() }
+        let loop = EventLoopGroup.shared.next()
+        try await Task(executorPreference: loop) {
+            let connection = try await MySQLConnection.connect(server.configuration, eventLoop: loop)
+            await connection.close()
+        }.value
+        let deadline = ContinuousClock.now + .seconds(3)
+        while commands.withLock({ !$0.contains(MySQLCommandCode.quit) }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(commands.withLock { $0 } == [MySQLCommandCode.quit], "commands the server saw after the login")
+    }
+
     @Test func closeDoesNotWaitForACommandInFlight() async throws {
         let server = try Self.server { _ in .silence }
         defer { server.stop() }

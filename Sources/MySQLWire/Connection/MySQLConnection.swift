@@ -245,8 +245,17 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             fail(.connectionClosed)
             return
         }
-        if case let .complete(_, bytes) = action { channel.write(bytes: bytes) }
-        fail(.connectionClosed)
+        if case let .complete(_, bytes) = action {
+            // COM_QUIT has to leave before the FIN. Written for the end of the loop turn and
+            // followed by an immediate close, it never left: the server took every close for
+            // a client that vanished (Aborted_clients, and with log_warnings >= 2 an "Aborted
+            // connection" line in its error log per connection).
+            channel.write(bytes: bytes, flush: .immediately)
+            recordFailure(.connectionClosed).waiter?.resume(returning: .closeConnection(.connectionClosed))
+            channel.closeAfterFlush()
+        } else {
+            fail(.connectionClosed)
+        }
         endTurn()
     }
 
