@@ -137,8 +137,14 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         if let tls { channel.pendingTLS = (tls, host) }
         let deadline = NanoTime.now() + options.connectTimeout
         let outcome = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Void, WireError>, Never>) in
-            eventLoop.execute {
+            // On the loop's own thread (a task that prefers the loop) the socket is registered
+            // right away: queued, it would cost the loop a turn (an extra epoll_wait) first.
+            if eventLoop.inEventLoop {
                 channel.beginEstablishment(continuation, deadline: deadline, alreadyConnected: result == 0)
+            } else {
+                eventLoop.execute {
+                    channel.beginEstablishment(continuation, deadline: deadline, alreadyConnected: result == 0)
+                }
             }
         }
         try outcome.get()
