@@ -139,13 +139,10 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         let outcome = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Void, WireError>, Never>) in
             // On the loop's own thread (a task that prefers the loop) the socket is registered
             // right away: queued, it would cost the loop a turn (an extra epoll_wait) first.
-            if eventLoop.inEventLoop {
+            let begin: @Sendable () -> Void = {
                 channel.beginEstablishment(continuation, deadline: deadline, alreadyConnected: result == 0)
-            } else {
-                eventLoop.execute {
-                    channel.beginEstablishment(continuation, deadline: deadline, alreadyConnected: result == 0)
-                }
             }
+            if eventLoop.inEventLoop { begin() } else { eventLoop.execute(begin) }
         }
         try outcome.get()
         return channel
