@@ -245,17 +245,13 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
             fail(.connectionClosed)
             return
         }
-        if case let .complete(_, bytes) = action {
-            // COM_QUIT has to leave before the FIN. Written for the end of the loop turn and
-            // followed by an immediate close, it never left: the server took every close for
-            // a client that vanished (Aborted_clients, and with log_warnings >= 2 an "Aborted
-            // connection" line in its error log per connection).
-            channel.write(bytes: bytes, flush: .immediately)
-            recordFailure(.connectionClosed).waiter?.resume(returning: .closeConnection(.connectionClosed))
-            channel.closeAfterFlush()
-        } else {
-            fail(.connectionClosed)
-        }
+        let quit: [UInt8]? = if case let .complete(_, bytes) = action { bytes } else { nil }
+        if let quit { channel.write(bytes: quit, flush: .immediately) }
+        // COM_QUIT has to leave before the FIN. Followed by an immediate close, a write still
+        // queued was dropped: the server took every such close for a client that vanished
+        // (Aborted_clients, and with log_warnings >= 2 an "Aborted connection" line in its
+        // error log per connection).
+        fail(.connectionClosed, closeAfterFlush: quit != nil)
         endTurn()
     }
 
@@ -475,10 +471,11 @@ public final class MySQLConnection: ChannelHandler, @unchecked Sendable {
         waiter?.resume(returning: outcome)
     }
 
-    /// Records a fatal error, wakes the waiter with it and closes the channel.
-    private func fail(_ error: MySQLError) {
+    /// Records a fatal error, wakes the waiter with it and closes the channel: at once, or
+    /// once what was written has left (`closeAfterFlush`, for a goodbye such as COM_QUIT).
+    private func fail(_ error: MySQLError, closeAfterFlush: Bool = false) {
         recordFailure(error).waiter?.resume(returning: .closeConnection(error))
-        channel.close()
+        if closeAfterFlush { channel.closeAfterFlush() } else { channel.close() }
     }
 
     /// Marks the connection failed (the first reason recorded stays) and takes the waiter;
