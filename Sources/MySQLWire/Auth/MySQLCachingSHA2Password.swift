@@ -14,9 +14,14 @@ public enum MySQLCachingSHA2Password {
     public static func scramble(password: [UInt8], nonce: [UInt8]) -> [UInt8] {
         if password.isEmpty { return [] }
         let nonce = nonce.prefix(20)
-        let p1 = Digest.sha256(password)
-        let p2 = Digest.sha256(p1)
-        let p3 = Digest.sha256(p2 + nonce)
+        var sha256 = Digest.Running(.sha256)
+        sha256.update(password)
+        let p1 = sha256.finish()
+        sha256.update(p1)
+        let p2 = sha256.finish()
+        sha256.update(p2)
+        sha256.update(nonce)
+        let p3 = sha256.finish()
         var result = p1
         for i in 0..<result.count { result[i] ^= p3[i] }
         return result

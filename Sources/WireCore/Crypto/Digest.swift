@@ -29,24 +29,67 @@ public enum Digest {
     }
 
     public static func hash(_ algorithm: Algorithm, _ data: [UInt8]) -> [UInt8] {
-        data.withUnsafeBytes { hash(algorithm, $0) }
+        var digest = Running(algorithm)
+        digest.update(data)
+        return digest.finish()
     }
 
     public static func hash<C: Collection>(_ algorithm: Algorithm, _ data: C) -> [UInt8] where C.Element == UInt8 {
-        if let digest = data.withContiguousStorageIfAvailable({ hash(algorithm, UnsafeRawBufferPointer($0)) }) {
-            return digest
-        }
-        return Array(data).withUnsafeBytes { hash(algorithm, $0) }
+        var digest = Running(algorithm)
+        digest.update(data)
+        return digest.finish()
     }
 
     public static func hash(_ algorithm: Algorithm, _ data: UnsafeRawBufferPointer) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = output.withUnsafeMutableBufferPointer { buffer in
-            EVP_Digest(data.baseAddress, data.count, buffer.baseAddress, &length, algorithm.implementation, nil) == 1
+        var digest = Running(algorithm)
+        digest.update(data)
+        return digest.finish()
+    }
+
+    /// A digest fed in parts and reusable after each `finish()`: chained hashes (a password
+    /// scramble hashes three times) share one OpenSSL context, whose allocation, set-up and
+    /// cleansing cost more than hashing a short input, and hash concatenations without
+    /// building them.
+    public struct Running: ~Copyable {
+        private let context: OpaquePointer?
+        private let algorithm: Algorithm
+
+        public init(_ algorithm: Algorithm) {
+            self.algorithm = algorithm
+            context = EVP_MD_CTX_new()
+            if let context { EVP_DigestInit_ex2(context, algorithm.implementation, nil) }
         }
-        output.removeSubrange((ok ? Int(length) : 0)...)
-        return output
+
+        deinit { EVP_MD_CTX_free(context) }
+
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            guard let context, let base = bytes.baseAddress else { return }
+            EVP_DigestUpdate(context, base, bytes.count)
+        }
+
+        public mutating func update(_ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { update($0) }
+        }
+
+        public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+            if bytes.withContiguousStorageIfAvailable({ update(UnsafeRawBufferPointer($0)) }) == nil {
+                Array(bytes).withUnsafeBytes { update($0) }
+            }
+        }
+
+        /// The digest of everything fed since the last `finish()` (or `init`); the context
+        /// starts over for the next one. Empty if OpenSSL failed.
+        public mutating func finish() -> [UInt8] {
+            guard let context else { return [] }
+            var length: UInt32 = 0
+            var ok = false
+            let output = [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { buffer, count in
+                ok = EVP_DigestFinal_ex(context, buffer.baseAddress, &length) == 1
+                count = ok ? Int(length) : 0
+            }
+            EVP_DigestInit_ex2(context, algorithm.implementation, nil)
+            return output
+        }
     }
 
     public static func sha1(_ data: [UInt8]) -> [UInt8] { hash(.sha1, data) }

@@ -183,12 +183,16 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
     }
 
     private func connectCompleted(peerHungUp: Bool = false) {
-        var code: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
-        if code != 0 {
-            closeOnLoop(WireError.fromErrno(code, operation: "connect", peer: peer))
-            return
+        // A failed connect always raises EPOLLERR (tcp_poll reports a pending socket error),
+        // which arrives here as a hangup: only then is SO_ERROR worth a syscall.
+        if peerHungUp {
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+            if code != 0 {
+                closeOnLoop(WireError.fromErrno(code, operation: "connect", peer: peer))
+                return
+            }
         }
         if let (configuration, host) = pendingTLS {
             pendingTLS = nil
@@ -681,8 +685,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
             return taken
         }
         for callback in drainCallbacks { eventLoop.execute(callback) }
-        eventLoop.unregister(fd: fd)
-        Glibc.close(fd)
+        eventLoop.closeRegistered(fd: fd)
         finishEstablishment(.failure(error))
         if hasHandler, !closeDelivered {
             closeDelivered = true

@@ -185,8 +185,7 @@ public final class Listener: @unchecked Sendable, EventLoopSelectable, CustomStr
     public func close() {
         let body: @Sendable () -> Void = { [self] in
             guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-            eventLoop.unregister(fd: fd)
-            Glibc.close(fd)
+            eventLoop.closeRegistered(fd: fd)
         }
         if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
     }
