@@ -100,7 +100,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         eventLoop: EventLoop = EventLoopGroup.shared.next()
     ) async throws(WireError) -> Channel {
         let addresses = try SocketAddress.resolve(host: host, port: port)
-        var lastError = WireError.connectionRefused(peer: "\(host):\(port)")
+        var lastError: WireError?
         for address in addresses {
             do {
                 return try await connect(to: address, host: host, tls: tls, options: options, eventLoop: eventLoop)
@@ -109,7 +109,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
                 if case .timedOut = error { throw error }
             }
         }
-        throw lastError
+        throw lastError ?? WireError.connectionRefused(peer: "\(host):\(port)")
     }
 
     static func connect(
@@ -168,7 +168,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
             guard establishment != nil else { return }
             closeOnLoop(.timedOut(operation: pendingTLS == nil ? "connect" : "TLS handshake", peer: peer, after: timeout))
         }
-        if alreadyConnected { connectCompleted() }
+        if alreadyConnected { connectCompleted(readable: true) }
     }
 
     private func finishEstablishment(_ outcome: Result<Void, WireError>) {
@@ -182,7 +182,10 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
     }
 
-    private func connectCompleted(peerHungUp: Bool = false) {
+    /// `readable`: whether the readiness that completed the connect also reported data. A
+    /// connect usually completes before the server's first bytes (MySQL's greeting) arrive,
+    /// and reading then would only return EAGAIN: the edge that brings them will come.
+    private func connectCompleted(readable: Bool, peerHungUp: Bool = false) {
         // A failed connect always raises EPOLLERR (tcp_poll reports a pending socket error),
         // which arrives here as a hangup: only then is SO_ERROR worth a syscall.
         if peerHungUp {
@@ -201,7 +204,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         }
         io.withLock { $0.lifecycle = .active }
         finishEstablishment(.success(()))
-        readAvailable(peerHungUp: peerHungUp)
+        if readable || peerHungUp { readAvailable(peerHungUp: peerHungUp) }
     }
 
     /// Upgrades an established plain connection to TLS in-band (MySQL's SSLRequest, STARTTLS).
@@ -302,7 +305,7 @@ public final class Channel: @unchecked Sendable, EventLoopSelectable, CustomStri
         let (lifecycle, waitingForWritable) = io.withLock { ($0.lifecycle, $0.waitingForWritable) }
         switch lifecycle {
         case .connecting:
-            if writable || hangup { connectCompleted(peerHungUp: hangup) }
+            if writable || hangup { connectCompleted(readable: readable, peerHungUp: hangup) }
         case .handshaking:
             continueHandshake()
         case .active:
