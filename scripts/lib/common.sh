@@ -138,6 +138,20 @@ without_lock_fd() {
     "$@" 9>&-
 }
 
+# rotate_log FILE [MAX_BYTES] — before a server (re)opens FILE at start: if it has
+# grown past MAX_BYTES (default 8 MiB, LAB_LOG_MAX_BYTES), keep it as FILE.1
+# (replacing the previous one) so that a long-lived state dir does not grow
+# without bound (MariaDB logs a line per aborted client, for instance).
+rotate_log() {
+    local f=$1 max=${2:-${LAB_LOG_MAX_BYTES:-8388608}} size
+    [[ -f $f ]] || return 0
+    size=$(stat -c %s "$f" 2>/dev/null || echo 0)
+    if ((size > max)); then
+        mv -f "$f" "$f.1"
+        log "rotated $f ($size bytes) to $f.1"
+    fi
+}
+
 # tail_log FILE [N] — show the end of a log to explain a failure.
 tail_log() {
     local f=$1 n=${2:-20}

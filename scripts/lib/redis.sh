@@ -106,6 +106,7 @@ redis_start() {
         die "$name: $LAB_HOST:$port is already in use by a process not started by scripts/infra; stop it or free the port"
     fi
 
+    rotate_log "$dir/redis.log"
     : >"$dir/start.out"
     if ! (cd "$dir" && without_lock_fd "$REDIS_SERVER_BIN" "$conf" </dev/null >>"$dir/start.out" 2>&1); then
         tail_log "$dir/start.out"

@@ -121,6 +121,7 @@ mariadb_up() {
 
     mariadb_init_datadir
     [[ $(id -u) == 0 ]] && user_opt=(--user=root)
+    rotate_log "$MARIADB_LOG"
     : >"$MARIADB_DIR/start.out"
     # mariadbd does not daemonize itself: start it in its own session, cwd in
     # our state dir (the ownership check relies on it), without the infra lock.

@@ -31,6 +31,7 @@ tansu_up() {
     fi
     port_open "$TANSU_PORT" && die "kafka-tansu: $LAB_HOST:$TANSU_PORT is in use by a process not started by scripts/infra"
     exe=$(tansu_exe)
+    rotate_log "$TANSU_DIR/tansu.log"
     (
         cd "$TANSU_DIR" || exit 1
         # exec: the recorded PID is the broker itself, and the lock fd is not inherited.

@@ -32,6 +32,7 @@ kafka_mock_up() {
     fi
     port_open "$KAFKA_MOCK_CONTROL_PORT" && die "kafka-mock: $LAB_HOST:$KAFKA_MOCK_CONTROL_PORT is in use by a process not started by scripts/infra"
     rm -f "$KAFKA_MOCK_BOOTSTRAP_FILE"
+    rotate_log "$KAFKA_MOCK_DIR/mock.log"
     (
         cd "$KAFKA_MOCK_DIR" || exit 1
         # exec: the recorded PID is the mock itself, and the lock fd is not inherited.
