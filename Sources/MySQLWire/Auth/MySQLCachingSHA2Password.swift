@@ -12,19 +12,7 @@ public enum MySQLCachingSHA2Password {
     public static let requestPublicKey: [UInt8] = [0x02]
 
     public static func scramble(password: [UInt8], nonce: [UInt8]) -> [UInt8] {
-        if password.isEmpty { return [] }
-        let nonce = nonce.prefix(20)
-        var sha256 = Digest.Running(.sha256)
-        sha256.update(password)
-        let p1 = sha256.finish()
-        sha256.update(p1)
-        let p2 = sha256.finish()
-        sha256.update(p2)
-        sha256.update(nonce)
-        let p3 = sha256.finish()
-        var result = p1
-        for i in 0..<result.count { result[i] ^= p3[i] }
-        return result
+        MySQLPasswordScramble.scramble(.sha256, password: password, nonce: nonce, order: .nonceLast)
     }
 
     public static func scramble(password: String, nonce: [UInt8]) -> [UInt8] {

@@ -29,15 +29,14 @@ public enum Digest {
     }
 
     public static func hash(_ algorithm: Algorithm, _ data: [UInt8]) -> [UInt8] {
-        var digest = Running(algorithm)
-        digest.update(data)
-        return digest.finish()
+        data.withUnsafeBytes { hash(algorithm, $0) }
     }
 
     public static func hash<C: Collection>(_ algorithm: Algorithm, _ data: C) -> [UInt8] where C.Element == UInt8 {
-        var digest = Running(algorithm)
-        digest.update(data)
-        return digest.finish()
+        if let digest = data.withContiguousStorageIfAvailable({ hash(algorithm, UnsafeRawBufferPointer($0)) }) {
+            return digest
+        }
+        return Array(data).withUnsafeBytes { hash(algorithm, $0) }
     }
 
     public static func hash(_ algorithm: Algorithm, _ data: UnsafeRawBufferPointer) -> [UInt8] {
