@@ -13,21 +13,23 @@ enum MySQLPasswordScramble {
 
     static func scramble(_ algorithm: Digest.Algorithm, password: [UInt8], nonce: [UInt8], order: Order) -> [UInt8] {
         if password.isEmpty { return [] }
-        let nonceLength = min(nonce.count, 20)
         var digest = Digest.Running(algorithm)
         digest.update(password)
         var result = digest.finish()
         digest.update(result)
         let twice = digest.finish()
-        switch order {
-        case .nonceFirst:
-            nonce.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<nonceLength])) }
-            digest.update(twice)
-        case .nonceLast:
-            digest.update(twice)
-            nonce.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<nonceLength])) }
+        let mix = nonce.withUnsafeBytes { raw -> [UInt8] in
+            let salt = UnsafeRawBufferPointer(rebasing: raw.prefix(20))
+            switch order {
+            case .nonceFirst:
+                digest.update(salt)
+                digest.update(twice)
+            case .nonceLast:
+                digest.update(twice)
+                digest.update(salt)
+            }
+            return digest.finish()
         }
-        let mix = digest.finish()
         for i in 0..<result.count { result[i] ^= mix[i] }
         return result
     }

@@ -70,21 +70,13 @@ public enum Digest {
             bytes.withUnsafeBytes { update($0) }
         }
 
-        public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-            if bytes.withContiguousStorageIfAvailable({ update(UnsafeRawBufferPointer($0)) }) == nil {
-                Array(bytes).withUnsafeBytes { update($0) }
-            }
-        }
-
         /// The digest of everything fed since the last `finish()` (or `init`); the context
         /// starts over for the next one. Empty if OpenSSL failed.
         public mutating func finish() -> [UInt8] {
             guard let context else { return [] }
             var length: UInt32 = 0
-            var ok = false
             let output = [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { buffer, count in
-                ok = EVP_DigestFinal_ex(context, buffer.baseAddress, &length) == 1
-                count = ok ? Int(length) : 0
+                count = EVP_DigestFinal_ex(context, buffer.baseAddress, &length) == 1 ? Int(length) : 0
             }
             EVP_DigestInit_ex2(context, algorithm.implementation, nil)
             return output
