@@ -16,7 +16,7 @@ public enum MySQLCachingSHA2Password {
     }
 
     public static func scramble(password: String, nonce: [UInt8]) -> [UInt8] {
-        scramble(password: Array(password.utf8), nonce: nonce)
+        MySQLPasswordScramble.scramble(.sha256, password: password, nonce: nonce, order: .nonceLast)
     }
 
     /// Full authentication over a secure channel (TLS or a Unix socket).

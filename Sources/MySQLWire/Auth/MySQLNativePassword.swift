@@ -10,6 +10,6 @@ public enum MySQLNativePassword {
     }
 
     public static func scramble(password: String, nonce: [UInt8]) -> [UInt8] {
-        scramble(password: Array(password.utf8), nonce: nonce)
+        MySQLPasswordScramble.scramble(.sha1, password: password, nonce: nonce, order: .nonceFirst)
     }
 }

@@ -2,7 +2,8 @@ import WireCore
 
 /// The challenge-response both hash plugins share: `H(password) XOR H(a + b)`, where `a + b`
 /// is the nonce (its first 20 bytes) and `H(H(password))` in the plugin's order. One running
-/// digest serves the three hashes, and the concatenation is fed in parts, never built.
+/// digest serves the three hashes into stack buffers, and the concatenation is fed in parts,
+/// never built: the only allocation is the answer.
 enum MySQLPasswordScramble {
     enum Order {
         /// mysql_native_password: `H(nonce + H(H(password)))`.
@@ -12,25 +13,41 @@ enum MySQLPasswordScramble {
     }
 
     static func scramble(_ algorithm: Digest.Algorithm, password: [UInt8], nonce: [UInt8], order: Order) -> [UInt8] {
+        password.withUnsafeBytes { scramble(algorithm, password: $0, nonce: nonce, order: order) }
+    }
+
+    static func scramble(_ algorithm: Digest.Algorithm, password: String, nonce: [UInt8], order: Order) -> [UInt8] {
+        var password = password
+        return password.withUTF8 { scramble(algorithm, password: UnsafeRawBufferPointer($0), nonce: nonce, order: order) }
+    }
+
+    static func scramble(_ algorithm: Digest.Algorithm, password: UnsafeRawBufferPointer, nonce: [UInt8], order: Order) -> [UInt8] {
         if password.isEmpty { return [] }
+        let length = algorithm.length
         var digest = Digest.Running(algorithm)
-        digest.update(password)
-        var result = digest.finish()
-        digest.update(result)
-        let twice = digest.finish()
-        let mix = nonce.withUnsafeBytes { raw -> [UInt8] in
-            let salt = UnsafeRawBufferPointer(rebasing: raw.prefix(20))
-            switch order {
-            case .nonceFirst:
-                digest.update(salt)
-                digest.update(twice)
-            case .nonceLast:
-                digest.update(twice)
-                digest.update(salt)
+        return withUnsafeTemporaryAllocation(byteCount: 2 * length, alignment: 8) { scratch in
+            let once = UnsafeMutableRawBufferPointer(rebasing: scratch[..<length])
+            let twice = UnsafeMutableRawBufferPointer(rebasing: scratch[length...])
+            digest.update(password)
+            _ = digest.finish(into: once)
+            digest.update(UnsafeRawBufferPointer(once))
+            _ = digest.finish(into: twice)
+            nonce.withUnsafeBytes { raw in
+                let salt = UnsafeRawBufferPointer(rebasing: raw.prefix(20))
+                switch order {
+                case .nonceFirst:
+                    digest.update(salt)
+                    digest.update(UnsafeRawBufferPointer(twice))
+                case .nonceLast:
+                    digest.update(UnsafeRawBufferPointer(twice))
+                    digest.update(salt)
+                }
             }
-            return digest.finish()
+            return [UInt8](unsafeUninitializedCapacity: length) { result, count in
+                _ = digest.finish(into: UnsafeMutableRawBufferPointer(twice))
+                for i in 0..<length { result[i] = once[i] ^ twice[i] }
+                count = length
+            }
         }
-        for i in 0..<result.count { result[i] ^= mix[i] }
-        return result
     }
 }

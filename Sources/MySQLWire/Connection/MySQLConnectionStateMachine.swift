@@ -307,7 +307,11 @@ public struct MySQLConnectionStateMachine: Sendable {
             mariaDBCapabilities: mariaDBCapabilities
         )
         state = .authenticating(AuthState(plugin: plugin.name, nonce: greeting.authPluginData, phase: .initial))
-        return .send(frame(message.encoded()))
+        // Encoded after the 4-byte header placeholder and framed in place: one array.
+        var writer = ByteWriter(capacity: 160)
+        writer.writeZeros(4)
+        message.encode(into: &writer)
+        return .send(frameInPlace(&writer))
     }
 
     private mutating func frame(_ payload: [UInt8]) -> [UInt8] {

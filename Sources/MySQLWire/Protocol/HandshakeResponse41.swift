@@ -69,12 +69,18 @@ public struct HandshakeResponse41: Sendable, Hashable {
             writer.writeNullTerminatedString(authPluginName ?? "")
         }
         if capabilities.contains(.connectAttrs) {
-            var attrs = ByteWriter(capacity: 64)
+            // The block's length first, summed rather than encoded into a second buffer.
+            var length = 0
             for (key, value) in attributes {
-                attrs.writeLengthEncodedString(key)
-                attrs.writeLengthEncodedString(value)
+                let keyCount = key.utf8.count, valueCount = value.utf8.count
+                length += ByteWriter.lengthEncodedIntegerSize(UInt64(keyCount)) + keyCount
+                length += ByteWriter.lengthEncodedIntegerSize(UInt64(valueCount)) + valueCount
             }
-            writer.writeLengthEncodedBytes(attrs.bytes)
+            writer.writeLengthEncodedInteger(UInt64(length))
+            for (key, value) in attributes {
+                writer.writeLengthEncodedString(key)
+                writer.writeLengthEncodedString(value)
+            }
         }
     }
 

@@ -43,15 +43,19 @@ public struct HandshakeV10: Sendable, Hashable {
             }
             let serverVersion = try reader.readNullTerminatedString("server version")
             let connectionID = try reader.readLittleEndian(UInt32.self, "connection id")
-            var nonce = try reader.readBytes(8, "auth-plugin-data-part-1")
+            // The nonce is assembled once, from part 1 and part 2 in place, in one array.
+            let part1 = try reader.readSlice(8, "auth-plugin-data-part-1")
             try reader.skip(1, field: "filler")
             let capsLow = UInt32(try reader.readLittleEndian(UInt16.self, "capability flags (lower)"))
             var handshake = HandshakeV10(
                 protocolVersion: version, serverVersion: serverVersion, connectionID: connectionID,
-                authPluginData: nonce, capabilities: MySQLCapabilities(rawValue: capsLow),
+                authPluginData: [], capabilities: MySQLCapabilities(rawValue: capsLow),
                 characterSet: 0, statusFlags: [], authPluginName: nil
             )
-            if reader.isAtEnd { return handshake }
+            if reader.isAtEnd {
+                handshake.authPluginData = Array(part1)
+                return handshake
+            }
             handshake.characterSet = try reader.readUInt8("character set")
             handshake.statusFlags = MySQLServerStatus(rawValue: try reader.readLittleEndian(UInt16.self, "status flags"))
             let capsHigh = UInt32(try reader.readLittleEndian(UInt16.self, "capability flags (upper)"))
@@ -63,11 +67,15 @@ public struct HandshakeV10: Sendable, Hashable {
             if capabilities.contains(.secureConnection) {
                 let part2Length = max(13, authDataLength - 8)
                 // Some servers end the packet early; take what is there, up to part2Length.
-                let part2 = try reader.readBytes(min(part2Length, reader.remaining), "auth-plugin-data-part-2")
-                var trimmed = part2[...]
-                if trimmed.last == 0 { trimmed = trimmed.dropLast() }
-                nonce += trimmed
+                var part2 = try reader.readSlice(min(part2Length, reader.remaining), "auth-plugin-data-part-2")
+                if part2.last == 0 { part2 = part2.dropLast() }
+                var nonce: [UInt8] = []
+                nonce.reserveCapacity(part1.count + part2.count)
+                nonce += part1
+                nonce += part2
                 handshake.authPluginData = nonce
+            } else {
+                handshake.authPluginData = Array(part1)
             }
             if capabilities.contains(.pluginAuth) {
                 // MySQL 5.5.7–5.5.9 forgot the terminating NUL: read to the end then.

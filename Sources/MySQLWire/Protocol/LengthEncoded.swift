@@ -62,7 +62,13 @@ extension ByteReader {
 
     @inlinable
     public mutating func readNullTerminatedString(_ field: @autoclosure () -> String = "string<NUL>") throws(WireDecodingError) -> String {
-        String(decoding: try readNullTerminatedBytes(field()), as: UTF8.self)
+        guard let end = firstIndex(of: 0) else {
+            throw .malformed(field: field(), reason: "missing NUL terminator", offset: readerIndex)
+        }
+        // Decoded from the packet's bytes in place: no intermediate array.
+        let value = String(decoding: bytes[readerIndex..<end], as: UTF8.self)
+        readerIndex = end + 1
+        return value
     }
 
     /// string<EOF>: the rest of the packet.
@@ -77,11 +83,24 @@ extension ByteReader {
     public mutating func readRemainingString() -> String {
         // The usual case (an OK packet's empty info) makes no array and no string.
         if isAtEnd { return "" }
-        return String(decoding: readRemainingBytes(), as: UTF8.self)
+        let value = String(decoding: bytes[readerIndex..<endIndex], as: UTF8.self)
+        readerIndex = endIndex
+        return value
     }
 }
 
 extension ByteWriter {
+    /// The bytes `writeLengthEncodedInteger(value)` writes.
+    @inlinable
+    public static func lengthEncodedIntegerSize(_ value: UInt64) -> Int {
+        switch value {
+        case 0..<0xfb: return 1
+        case 0xfb...0xffff: return 3
+        case 0x1_0000...0xff_ffff: return 4
+        default: return 9
+        }
+    }
+
     @inlinable
     public mutating func writeLengthEncodedInteger(_ value: UInt64) {
         switch value {
@@ -107,7 +126,8 @@ extension ByteWriter {
 
     @inlinable
     public mutating func writeLengthEncodedString(_ string: String) {
-        writeLengthEncodedBytes(Array(string.utf8))
+        writeLengthEncodedInteger(UInt64(string.utf8.count))
+        writeString(string)
     }
 
     @inlinable

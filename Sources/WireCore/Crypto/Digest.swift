@@ -5,27 +5,22 @@ public enum Digest {
     public enum Algorithm: Sendable {
         case sha1, sha256, sha512
 
-        /// The implementation, fetched from OpenSSL's provider once: passing the legacy
-        /// `EVP_sha1()` instead makes OpenSSL 3 fetch it again on every digest (name lookups
-        /// under locks, more than the hashing of a short input costs).
-        fileprivate var implementation: OpaquePointer? {
+        /// The digest's length in bytes.
+        public var length: Int {
             switch self {
-            case .sha1: return Fetched.sha1.pointer
-            case .sha256: return Fetched.sha256.pointer
-            case .sha512: return Fetched.sha512.pointer
+            case .sha1: return 20
+            case .sha256: return 32
+            case .sha512: return 64
             }
         }
-    }
 
-    /// A fetched `EVP_MD`, kept for the life of the process.
-    private struct Fetched: @unchecked Sendable {
-        let pointer: OpaquePointer?
-        init(_ name: String, fallback: @autoclosure () -> OpaquePointer?) {
-            pointer = EVP_MD_fetch(nil, name, nil) ?? fallback()
+        fileprivate var code: Int32 {
+            switch self {
+            case .sha1: return Int32(LAB_DIGEST_SHA1)
+            case .sha256: return Int32(LAB_DIGEST_SHA256)
+            case .sha512: return Int32(LAB_DIGEST_SHA512)
+            }
         }
-        static let sha1 = Fetched("SHA1", fallback: EVP_sha1())
-        static let sha256 = Fetched("SHA256", fallback: EVP_sha256())
-        static let sha512 = Fetched("SHA512", fallback: EVP_sha512())
     }
 
     public static func hash(_ algorithm: Algorithm, _ data: [UInt8]) -> [UInt8] {
@@ -45,41 +40,41 @@ public enum Digest {
         return digest.finish()
     }
 
-    /// A digest fed in parts and reusable after each `finish()`: chained hashes (a password
-    /// scramble hashes three times) share one OpenSSL context, whose allocation, set-up and
-    /// cleansing cost more than hashing a short input, and hash concatenations without
-    /// building them.
+    /// A digest fed in parts and reusable after each `finish()`, its state held in place (no
+    /// allocation): chained hashes (a password scramble hashes three times) hash
+    /// concatenations without building them.
     public struct Running: ~Copyable {
-        private let context: OpaquePointer?
-        private let algorithm: Algorithm
+        private var context = lab_digest_ctx()
+        public let algorithm: Algorithm
 
         public init(_ algorithm: Algorithm) {
             self.algorithm = algorithm
-            context = EVP_MD_CTX_new()
-            if let context { EVP_DigestInit_ex2(context, algorithm.implementation, nil) }
+            lab_digest_init(&context, algorithm.code)
         }
 
-        deinit { EVP_MD_CTX_free(context) }
-
         public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-            guard let context, let base = bytes.baseAddress else { return }
-            EVP_DigestUpdate(context, base, bytes.count)
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+            lab_digest_update(&context, base, bytes.count)
         }
 
         public mutating func update(_ bytes: [UInt8]) {
             bytes.withUnsafeBytes { update($0) }
         }
 
-        /// The digest of everything fed since the last `finish()` (or `init`); the context
-        /// starts over for the next one. Empty if OpenSSL failed.
+        /// Writes the digest of everything fed since the last `finish()` (or `init`) to the
+        /// start of `output`, which must hold `algorithm.length` bytes, and returns that
+        /// length; the digest starts over for the next one.
+        public mutating func finish(into output: UnsafeMutableRawBufferPointer) -> Int {
+            precondition(output.count >= algorithm.length, "digest output buffer too small")
+            return lab_digest_final(&context, output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+
+        /// The digest of everything fed since the last `finish()` (or `init`); the digest
+        /// starts over for the next one.
         public mutating func finish() -> [UInt8] {
-            guard let context else { return [] }
-            var length: UInt32 = 0
-            let output = [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { buffer, count in
-                count = EVP_DigestFinal_ex(context, buffer.baseAddress, &length) == 1 ? Int(length) : 0
+            [UInt8](unsafeUninitializedCapacity: Int(SHA512_DIGEST_LENGTH)) { buffer, count in
+                count = finish(into: UnsafeMutableRawBufferPointer(buffer))
             }
-            EVP_DigestInit_ex2(context, algorithm.implementation, nil)
-            return output
         }
     }
 

@@ -47,7 +47,8 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         // A dotted-quad IPv4 literal (the usual 127.0.0.1) needs no resolver: getaddrinfo
         // would consult nsswitch and the hosts file on every connect.
         var v4 = in_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 {
+        // withCString: passing the String directly would build a C copy on the heap.
+        if host.withCString({ inet_pton(AF_INET, $0, &v4) }) == 1 {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -112,6 +112,29 @@ import WireCore
         }
     }
 
+    /// Timer IDs outlive their timers (a connection cancels its timer after it fired or was
+    /// cancelled once already) while the queue reuses their storage: an old ID must never
+    /// cancel the timer scheduled after it.
+    @Test func anOldTimerIDCancelsNothingScheduledLater() async {
+        await withLoop { loop in
+            let start = NanoTime.now()
+            let cancelled = loop.scheduleTimer(at: start + .seconds(30)) {}
+            loop.cancelTimer(cancelled)
+            let firedEarly = Atomic<Bool>(false)
+            let early = loop.scheduleTimer(at: start) { firedEarly.store(true, ordering: .releasing) }
+            #expect(await eventually(timeout: .seconds(5)) { firedEarly.load(ordering: .acquiring) })
+            let fired = Mutex<[Int]>([])
+            for index in 0..<3 {
+                loop.scheduleTimer(at: start + .milliseconds(20 + index)) { fired.withLock { $0.append(index) } }
+            }
+            loop.cancelTimer(cancelled)
+            loop.cancelTimer(early)
+            loop.cancelTimer(cancelled)
+            #expect(await eventually(timeout: .seconds(5)) { fired.withLock { $0.count } == 3 })
+            #expect(fired.withLock { $0 } == [0, 1, 2])
+        }
+    }
+
     /// A loop sleeping until a far timer must wake for an earlier one scheduled later.
     @Test func anEarlierTimerWakesALoopSleepingOnALaterOne() async {
         await withLoop { loop in
