@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import WireCore
 
 /// The challenge-response both hash plugins share: `H(password) XOR H(a + b)`, where `a + b`
@@ -26,6 +31,9 @@ enum MySQLPasswordScramble {
         let length = algorithm.length
         var digest = Digest.Running(algorithm)
         return withUnsafeTemporaryAllocation(byteCount: 2 * length, alignment: 8) { scratch in
+            // H(password) and H(H(password)) are password equivalents: wiped before the
+            // stack space is given back (explicit_bzero: a plain store could be elided).
+            defer { explicit_bzero(scratch.baseAddress!, scratch.count) }
             let once = UnsafeMutableRawBufferPointer(rebasing: scratch[..<length])
             let twice = UnsafeMutableRawBufferPointer(rebasing: scratch[length...])
             digest.update(password)
