@@ -64,19 +64,18 @@ public struct HandshakeV10: Sendable, Hashable {
             let authDataLength = Int(try reader.readUInt8("auth plugin data length"))
             try reader.skip(6, field: "reserved")
             handshake.mariaDBExtendedCapabilities = try reader.readLittleEndian(UInt32.self, "reserved / MariaDB capabilities")
+            var part2: ArraySlice<UInt8> = []
             if capabilities.contains(.secureConnection) {
                 let part2Length = max(13, authDataLength - 8)
                 // Some servers end the packet early; take what is there, up to part2Length.
-                var part2 = try reader.readSlice(min(part2Length, reader.remaining), "auth-plugin-data-part-2")
+                part2 = try reader.readSlice(min(part2Length, reader.remaining), "auth-plugin-data-part-2")
                 if part2.last == 0 { part2 = part2.dropLast() }
-                var nonce: [UInt8] = []
-                nonce.reserveCapacity(part1.count + part2.count)
-                nonce += part1
-                nonce += part2
-                handshake.authPluginData = nonce
-            } else {
-                handshake.authPluginData = Array(part1)
             }
+            var nonce: [UInt8] = []
+            nonce.reserveCapacity(part1.count + part2.count)
+            nonce += part1
+            nonce += part2
+            handshake.authPluginData = nonce
             if capabilities.contains(.pluginAuth) {
                 // MySQL 5.5.7–5.5.9 forgot the terminating NUL: read to the end then.
                 if reader.firstIndex(of: 0) != nil {

@@ -49,43 +49,46 @@ extension ByteReader {
         return try readString(count, field())
     }
 
-    /// string<NUL>: up to (not including) the next 0x00, which is consumed.
+    /// string<NUL>: up to (not including) the next 0x00, which is consumed. A slice of the
+    /// packet's bytes: the callers below copy it into the form they return, once.
     @inlinable
-    public mutating func readNullTerminatedBytes(_ field: @autoclosure () -> String = "string<NUL>") throws(WireDecodingError) -> [UInt8] {
+    public mutating func readNullTerminatedSlice(_ field: @autoclosure () -> String = "string<NUL>") throws(WireDecodingError) -> ArraySlice<UInt8> {
         guard let end = firstIndex(of: 0) else {
             throw .malformed(field: field(), reason: "missing NUL terminator", offset: readerIndex)
         }
-        let value = Array(bytes[readerIndex..<end])
+        let value = bytes[readerIndex..<end]
         readerIndex = end + 1
         return value
+    }
+
+    @inlinable
+    public mutating func readNullTerminatedBytes(_ field: @autoclosure () -> String = "string<NUL>") throws(WireDecodingError) -> [UInt8] {
+        Array(try readNullTerminatedSlice(field()))
     }
 
     @inlinable
     public mutating func readNullTerminatedString(_ field: @autoclosure () -> String = "string<NUL>") throws(WireDecodingError) -> String {
-        guard let end = firstIndex(of: 0) else {
-            throw .malformed(field: field(), reason: "missing NUL terminator", offset: readerIndex)
-        }
-        // Decoded from the packet's bytes in place: no intermediate array.
-        let value = String(decoding: bytes[readerIndex..<end], as: UTF8.self)
-        readerIndex = end + 1
+        String(decoding: try readNullTerminatedSlice(field()), as: UTF8.self)
+    }
+
+    /// string<EOF>: the rest of the packet, as a slice of its bytes.
+    @inlinable
+    public mutating func readRemainingSlice() -> ArraySlice<UInt8> {
+        let value = bytes[readerIndex..<endIndex]
+        readerIndex = endIndex
         return value
     }
 
-    /// string<EOF>: the rest of the packet.
     @inlinable
     public mutating func readRemainingBytes() -> [UInt8] {
-        let value = Array(bytes[readerIndex..<endIndex])
-        readerIndex = endIndex
-        return value
+        Array(readRemainingSlice())
     }
 
     @inlinable
     public mutating func readRemainingString() -> String {
-        // The usual case (an OK packet's empty info) makes no array and no string.
+        // The usual case (an OK packet's empty info) makes no string.
         if isAtEnd { return "" }
-        let value = String(decoding: bytes[readerIndex..<endIndex], as: UTF8.self)
-        readerIndex = endIndex
-        return value
+        return String(decoding: readRemainingSlice(), as: UTF8.self)
     }
 }
 

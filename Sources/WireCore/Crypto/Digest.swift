@@ -8,9 +8,9 @@ public enum Digest {
         /// The digest's length in bytes.
         public var length: Int {
             switch self {
-            case .sha1: return 20
-            case .sha256: return 32
-            case .sha512: return 64
+            case .sha1: return Int(SHA_DIGEST_LENGTH)
+            case .sha256: return Int(SHA256_DIGEST_LENGTH)
+            case .sha512: return Int(SHA512_DIGEST_LENGTH)
             }
         }
 
@@ -72,7 +72,7 @@ public enum Digest {
         /// The digest of everything fed since the last `finish()` (or `init`); the digest
         /// starts over for the next one.
         public mutating func finish() -> [UInt8] {
-            [UInt8](unsafeUninitializedCapacity: Int(SHA512_DIGEST_LENGTH)) { buffer, count in
+            [UInt8](unsafeUninitializedCapacity: algorithm.length) { buffer, count in
                 count = finish(into: UnsafeMutableRawBufferPointer(buffer))
             }
         }

@@ -66,11 +66,12 @@ struct TimerQueue {
         return due
     }
 
-    /// The slot of a timer that has neither fired nor been cancelled.
+    /// The slot of a timer that has neither fired nor been cancelled. The generation alone
+    /// tells: a slot is released with a new generation, and no ID carries that generation
+    /// until the slot is scheduled again.
     private func liveSlot(_ id: UInt64) -> Int? {
         let index = Int(truncatingIfNeeded: id & 0xffff_ffff)
-        guard index < slots.count, slots[index].generation == UInt32(truncatingIfNeeded: id >> 32),
-              slots[index].callback != nil else { return nil }
+        guard index < slots.count, slots[index].generation == UInt32(truncatingIfNeeded: id >> 32) else { return nil }
         return index
     }
 
