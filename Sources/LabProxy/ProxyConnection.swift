@@ -149,7 +149,7 @@ final class ProxyConnection: @unchecked Sendable {
             if !source.isReadingPaused { source.pauseReading() }
             if let destination = destination(of: direction), !pipe.awaitingDrain {
                 pipe.awaitingDrain = true
-                destination.whenWritesDrained { [self] in
+                destination.whenWritesDrained {
                     pipe.awaitingDrain = false
                     pipe.pump()
                 }

@@ -120,20 +120,14 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Produces `record` and waits for its acknowledgement.
+    /// Produces `record` and waits for its acknowledgement. Runs in the caller's task (no task
+    /// per record): the append happens here, and the delivery callback fills a slot this call
+    /// then awaits.
     @discardableResult
     public func send(_ record: ProducerRecord) async throws(KafkaProducerError) -> RecordMetadata {
-        // Partition count and buffer space first, so the append below cannot need to wait.
-        let outcome: Result<RecordMetadata, KafkaProducerError> = await withUnsafeContinuation { continuation in
-            Task {
-                do throws(KafkaProducerError) {
-                    try await self.produce(record) { continuation.resume(returning: $0) }
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try outcome.get()
+        let slot = DeliverySlot()
+        try await produce(record) { slot.deliver($0) }
+        return try await slot.report().get()
     }
 
     /// Waits until every record produced before the call is delivered or has failed.
