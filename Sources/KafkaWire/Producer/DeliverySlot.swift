@@ -4,18 +4,20 @@ import Synchronization
 /// before or after the caller starts waiting, so it holds whichever comes first (the report
 /// or the waiting continuation) and the second completes the pair.
 final class DeliverySlot: Sendable {
+    typealias Report = Result<RecordMetadata, KafkaProducerError>
+
     private enum State {
         case empty
-        case delivered(Result<RecordMetadata, KafkaProducerError>)
-        case waiting(CheckedContinuation<Result<RecordMetadata, KafkaProducerError>, Never>)
+        case delivered(Report)
+        case waiting(CheckedContinuation<Report, Never>)
         case done
     }
 
     private let state = Mutex(State.empty)
 
     /// The delivery callback's side: resumes the waiter if there is one, else keeps the report.
-    func deliver(_ report: Result<RecordMetadata, KafkaProducerError>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Result<RecordMetadata, KafkaProducerError>, Never>? in
+    func deliver(_ report: Report) {
+        let waiter = state.withLock { state -> CheckedContinuation<Report, Never>? in
             switch state {
             case .empty:
                 state = .delivered(report)
@@ -33,9 +35,9 @@ final class DeliverySlot: Sendable {
     }
 
     /// The caller's side: the report, at once if it came already.
-    func report() async -> Result<RecordMetadata, KafkaProducerError> {
+    func report() async -> Report {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Result<RecordMetadata, KafkaProducerError>? in
+            let ready = state.withLock { state -> Report? in
                 switch state {
                 case .empty:
                     state = .waiting(continuation)

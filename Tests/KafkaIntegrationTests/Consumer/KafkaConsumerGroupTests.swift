@@ -126,20 +126,21 @@ extension KafkaClientIntegrationSuites {
                 GroupMemberLoop(consumer: cluster.makeConsumer(group: group, assignors: [Self.assignor(assignorName)]), listener: RebalanceLog())
             }
             let a = member(), b = member(), c = member()
+            let settleTimeout = Self.settleTimeout(on: cluster)
             try await a.start(topic: topic)
-            var settled = await Self.settle([a], partitions: partitionCount, timeout: Self.settleTimeout(on: cluster))
+            var settled = await Self.settle([a], partitions: partitionCount, timeout: settleTimeout)
             #expect(settled.map(\.count) == [6], "one member owns everything: \(settled)")
 
             try await b.start(topic: topic)
-            settled = await Self.settle([a, b], partitions: partitionCount, timeout: Self.settleTimeout(on: cluster))
+            settled = await Self.settle([a, b], partitions: partitionCount, timeout: settleTimeout)
             #expect(settled.map(\.count).sorted() == [3, 3], "two members split 3/3: \(settled)")
 
             try await c.start(topic: topic)
-            settled = await Self.settle([a, b, c], partitions: partitionCount, timeout: Self.settleTimeout(on: cluster))
+            settled = await Self.settle([a, b, c], partitions: partitionCount, timeout: settleTimeout)
             #expect(settled.map(\.count) == [2, 2, 2], "three members split 2/2/2: \(settled)")
 
             await c.stop()
-            settled = await Self.settle([a, b], partitions: partitionCount, timeout: Self.settleTimeout(on: cluster))
+            settled = await Self.settle([a, b], partitions: partitionCount, timeout: settleTimeout)
             #expect(settled.map(\.count).sorted() == [3, 3], "after one leaves, 3/3 again: \(settled)")
 
             // Everything produced was consumed by someone (at least once).
