@@ -13,7 +13,11 @@ import WireCore
 /// instead of hopping to the global one on every call and back on every return. A caller on
 /// the connection's event loop (a task with the loop as its executor preference) stays on
 /// it from request to reply; each hop would cost a look-up of the task's executor preference
-/// under its status lock (about 10% of the instructions of a point SELECT).
+/// under its status lock (about 10% of the instructions of a point SELECT). Prefer the
+/// loop as the task's executor (`Task(executorPreference:)`) over isolating the caller to
+/// an actor on the loop: inside `nonisolated(nonsending)` functions `#isolation` is `nil`
+/// (Swift 6.3), so a continuation created there resumes on the global pool, and the actor's
+/// caller would hop through it on every reply.
 ///
 /// A statement with a timeout that does not finish in time is killed with `KILL QUERY` sent
 /// from a second, short-lived connection; the statement then fails with
