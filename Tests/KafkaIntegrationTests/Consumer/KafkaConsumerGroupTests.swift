@@ -94,7 +94,7 @@ extension KafkaClientIntegrationSuites {
         /// join again: when the leader's SyncGroup wins that race several rounds in a row, a
         /// change takes several 9-second rounds there.
         static func settleTimeout(on cluster: KafkaTestCluster) -> Duration {
-            cluster.name == "librdkafka-mock" ? .seconds(120) : .seconds(40)
+            cluster.isMock ? .seconds(120) : .seconds(40)
         }
 
         /// Waits until the members' assignments are disjoint, cover every partition, and each
