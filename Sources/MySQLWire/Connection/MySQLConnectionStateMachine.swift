@@ -167,7 +167,7 @@ public struct MySQLConnectionStateMachine: Sendable {
     /// Under MariaDB's cache-metadata capability: the result columns the server believes this
     /// connection holds for each prepared statement (from the prepare, replaced whenever an
     /// execute sends them again), used when an execute skips them.
-    private var cachedStatementColumns: [UInt32: [ColumnDefinition41]] = [:]
+    private var cachedStatementColumns = StatementColumnCache()
     public private(set) var isTLS = false
     /// The result reply being read (see `CommandKind`).
     private var resultReading = ResultReading()
