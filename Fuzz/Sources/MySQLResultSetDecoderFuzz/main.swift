@@ -2,7 +2,8 @@
 // (raw and typed), binary rows, and OK / ERR / EOF packets, on arbitrary payloads. Besides
 // "never traps" (every failure is a typed `MySQLProtocolError`), it checks that wherever the
 // codec is symmetric, decode → encode → decode gives the first decode's value again, and
-// traps (so libFuzzer saves the input) when that fails.
+// traps (so libFuzzer saves the input) when that fails; and that rows and OK packets decoded
+// inside a larger buffer (as the connection decodes them) match a decode of a copy.
 //
 // Input: byte 0 picks the decoder; for rows, byte 1 is the column count (0–15) and the
 // next 2 bytes per column are its type and flags (bit 0 unsigned, bit 1 binary character
@@ -26,6 +27,32 @@ private func same(_ a: [MySQLValue], _ b: [MySQLValue]) -> Bool {
         }
     }
     return true
+}
+
+/// The connection decodes result packets where they lie in its receive buffer. Decoding a
+/// payload inside a larger buffer must give what decoding a copy gives: the same value, or
+/// the same error once its offset is counted from the payload's first byte.
+private func checkInPlace<T>(
+    _ payload: [UInt8], _ input: [UInt8], _ what: String, equal: (T, T) -> Bool,
+    _ decode: ([UInt8], Int, Int) throws(MySQLProtocolError) -> T
+) {
+    let start = 5
+    // Bytes around the payload that would be misread as headers if a decoder strayed.
+    let buffer = [UInt8](repeating: 0xfe, count: start) + payload + [0xff, 0xfb, 0x00]
+    var copied: Result<T, MySQLProtocolError>
+    var inPlace: Result<T, MySQLProtocolError>
+    do throws(MySQLProtocolError) { copied = .success(try decode(payload, 0, payload.count)) } catch { copied = .failure(error) }
+    do throws(MySQLProtocolError) { inPlace = .success(try decode(buffer, start, start + payload.count)) } catch { inPlace = .failure(error) }
+    switch (copied, inPlace) {
+    case let (.success(a), .success(b)):
+        guard equal(a, b) else { fail("\(what) decodes as \(a) from a copy but \(b) in place", input) }
+    case let (.failure(a), .failure(b)):
+        var shifted = b
+        if case let .decoding(message, error) = b { shifted = .decoding(message: message, error.shifted(by: -start)) }
+        guard a == shifted else { fail("\(what) fails with \(a) from a copy but \(shifted) in place", input) }
+    default:
+        fail("\(what) decodes from a copy (\(copied)) and in place (\(inPlace)) differently", input)
+    }
 }
 
 private func columns(_ spec: ArraySlice<UInt8>) -> (columns: [ColumnDefinition41], rest: ArraySlice<UInt8>) {
@@ -69,6 +96,9 @@ private func checkTextRow(_ payload: [UInt8], columnCount: Int, _ input: [UInt8]
 }
 
 private func checkTypedTextRow(_ payload: [UInt8], columns: [ColumnDefinition41], _ input: [UInt8]) {
+    checkInPlace(payload, input, "typed text row", equal: same) { (bytes, start, end) throws(MySQLProtocolError) in
+        try TextResultRow.decodeValues(bytes, from: start, to: end, columns: columns)
+    }
     guard let values = try? TextResultRow.decodeValues(payload, columns: columns) else { return }
     var writer = ByteWriter(capacity: 64)
     TextResultRow.encode(values: values, into: &writer)
@@ -81,6 +111,9 @@ private func checkTypedTextRow(_ payload: [UInt8], columns: [ColumnDefinition41]
 }
 
 private func checkBinaryRow(_ payload: [UInt8], columns: [ColumnDefinition41], _ input: [UInt8]) {
+    checkInPlace(payload, input, "binary row", equal: same) { (bytes, start, end) throws(MySQLProtocolError) in
+        try BinaryResultRow.decodeValues(bytes, from: start, to: end, columns: columns)
+    }
     guard let values = try? BinaryResultRow.decodeValues(payload, columns: columns) else { return }
     let encoded = BinaryResultRow.encoded(values: values, columns: columns)
     do {
@@ -92,6 +125,9 @@ private func checkBinaryRow(_ payload: [UInt8], columns: [ColumnDefinition41], _
 }
 
 private func checkOK(_ payload: [UInt8], capabilities: MySQLCapabilities, _ input: [UInt8]) {
+    checkInPlace(payload, input, "OK", equal: ==) { (bytes, start, end) throws(MySQLProtocolError) in
+        try OKPacket.decode(bytes, from: start, to: end, capabilities: capabilities)
+    }
     _ = OKPacket.isOK(payload, deprecateEOF: capabilities.contains(.deprecateEOF))
     guard let ok = try? OKPacket.decode(payload, capabilities: capabilities) else { return }
     let encoded = ok.encoded(capabilities: capabilities)

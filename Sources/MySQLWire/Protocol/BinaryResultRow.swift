@@ -4,11 +4,19 @@ import WireCore
 /// values in their binary encodings.
 public enum BinaryResultRow {
     public static func decodeValues(_ payload: [UInt8], columns: [ColumnDefinition41]) throws(MySQLProtocolError) -> [MySQLValue] {
+        try decodeValues(payload, from: 0, to: payload.count, columns: columns)
+    }
+
+    /// The row whose payload is `bytes[start..<end]` (decoded where it was received); error
+    /// offsets count from the start of `bytes`.
+    public static func decodeValues(
+        _ bytes: [UInt8], from start: Int, to end: Int, columns: [ColumnDefinition41]
+    ) throws(MySQLProtocolError) -> [MySQLValue] {
         try decodingMessage("binary row") { () throws(WireDecodingError) -> [MySQLValue] in
-            var reader = ByteReader(payload)
+            var reader = ByteReader(bytes, from: start, to: end)
             let header = try reader.readUInt8("header")
             guard header == 0x00 else {
-                throw .malformed(field: "header", reason: "0x\(String(header, radix: 16)), expected 0x00", offset: 0)
+                throw .malformed(field: "header", reason: "0x\(String(header, radix: 16)), expected 0x00", offset: start)
             }
             let bitmapLength = (columns.count + 7 + 2) / 8
             let bitmapStart = reader.readerIndex
@@ -18,7 +26,7 @@ public enum BinaryResultRow {
             // By index, reading only the fields needed (iterating would copy each definition).
             for index in columns.indices {
                 let bit = index + 2
-                if payload[bitmapStart + bit / 8] & (1 << UInt8(bit % 8)) != 0 {
+                if bytes[bitmapStart + bit / 8] & (1 << UInt8(bit % 8)) != 0 {
                     values.append(.null)
                     continue
                 }

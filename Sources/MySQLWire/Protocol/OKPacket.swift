@@ -63,11 +63,19 @@ public struct OKPacket: Sendable, Hashable {
     }
 
     public static func decode(_ payload: [UInt8], capabilities: MySQLCapabilities = .clientDefault) throws(MySQLProtocolError) -> OKPacket {
+        try decode(payload, from: 0, to: payload.count, capabilities: capabilities)
+    }
+
+    /// The OK packet whose payload is `bytes[start..<end]` (decoded where it was received);
+    /// error offsets count from the start of `bytes`.
+    public static func decode(
+        _ bytes: [UInt8], from start: Int, to end: Int, capabilities: MySQLCapabilities = .clientDefault
+    ) throws(MySQLProtocolError) -> OKPacket {
         try decodingMessage("OK") { () throws(WireDecodingError) -> OKPacket in
-            var reader = ByteReader(payload)
+            var reader = ByteReader(bytes, from: start, to: end)
             let header = try reader.readUInt8("header")
             guard header == 0x00 || header == 0xfe else {
-                throw .malformed(field: "header", reason: "0x\(String(header, radix: 16)), expected 0x00 or 0xfe", offset: 0)
+                throw .malformed(field: "header", reason: "0x\(String(header, radix: 16)), expected 0x00 or 0xfe", offset: start)
             }
             var ok = OKPacket(header: header)
             ok.affectedRows = try reader.readLengthEncodedInteger("affected rows")

@@ -40,8 +40,16 @@ public struct TextResultRow: Sendable, Hashable {
 
     /// Decodes a row straight to values, typed by the column definitions.
     public static func decodeValues(_ payload: [UInt8], columns: [ColumnDefinition41]) throws(MySQLProtocolError) -> [MySQLValue] {
+        try decodeValues(payload, from: 0, to: payload.count, columns: columns)
+    }
+
+    /// The row whose payload is `bytes[start..<end]` (decoded where it was received); error
+    /// offsets count from the start of `bytes`.
+    public static func decodeValues(
+        _ bytes: [UInt8], from start: Int, to end: Int, columns: [ColumnDefinition41]
+    ) throws(MySQLProtocolError) -> [MySQLValue] {
         try decodingMessage("text row") { () throws(WireDecodingError) -> [MySQLValue] in
-            var reader = ByteReader(payload)
+            var reader = ByteReader(bytes, from: start, to: end)
             var values: [MySQLValue] = []
             values.reserveCapacity(columns.count)
             // By index, reading only the fields needed: iterating the definitions would copy

@@ -19,4 +19,18 @@ extension Array where Element == UInt8 {
             }
         }
     }
+
+    /// Whether `bytes[start..<end]` holds the same bytes as this array (a packet compared
+    /// where it was received, without copying it out first).
+    @inlinable
+    public func hasSameBytes(as bytes: [UInt8], from start: Int, to end: Int) -> Bool {
+        precondition(start >= 0 && start <= end && end <= bytes.count, "range \(start)..<\(end) outside \(bytes.count) bytes")
+        guard count == end - start else { return false }
+        return withUnsafeBufferPointer { mine in
+            bytes.withUnsafeBufferPointer { theirs in
+                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress else { return true }
+                return memcmp(mine, theirs + start, count) == 0
+            }
+        }
+    }
 }

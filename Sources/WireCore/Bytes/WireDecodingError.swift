@@ -20,6 +20,20 @@ public enum WireDecodingError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 
+    /// The same error with its offset moved by `delta`: for a payload decoded inside a larger
+    /// buffer (where it was received), `shifted(by: -start)` makes the offset count from the
+    /// payload's first byte again.
+    public func shifted(by delta: Int) -> WireDecodingError {
+        switch self {
+        case let .truncated(field, needed, available, offset):
+            return .truncated(field: field, needed: needed, available: available, offset: offset + delta)
+        case let .malformed(field, reason, offset):
+            return .malformed(field: field, reason: reason, offset: offset + delta)
+        case let .limitExceeded(field, value, limit, offset):
+            return .limitExceeded(field: field, value: value, limit: limit, offset: offset + delta)
+        }
+    }
+
     public var isTruncation: Bool {
         if case .truncated = self { return true }
         return false

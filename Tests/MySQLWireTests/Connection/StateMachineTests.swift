@@ -227,6 +227,66 @@ import WireCore
         #expect(machine.isReady)
     }
 
+    /// Feeds payloads as the connection does: framed back to back in one receive buffer,
+    /// behind unrelated bytes, each decoded where it lies.
+    static func feedInPlace(_ machine: inout Machine, _ payloads: [[UInt8]], firstSequence: UInt8 = 1) -> [Machine.Action] {
+        var buffer: [UInt8] = [0xfe, 0xff, 0x00, 0xfb, 0x07]
+        var ranges: [(UInt8, Int, Int)] = []
+        var sequence = firstSequence
+        for payload in payloads {
+            MySQLPacket.encode(payload: payload, sequenceID: sequence, into: &buffer)
+            ranges.append((sequence, buffer.count - payload.count, buffer.count))
+            sequence &+= 1
+        }
+        buffer += [0xff, 0xff, 0xff]
+        return ranges.map { machine.packetReceived(sequenceID: $0.0, in: buffer, from: $0.1, to: $0.2) }
+    }
+
+    /// Result packets decoded in the receive buffer give what copied packets give: the same
+    /// results, text and binary, with and without the EOF packets, and the same error (its
+    /// offset counted from the packet) for a malformed row.
+    @Test(arguments: [true, false])
+    func resultPacketsDecodeInPlaceAsCopied(deprecateEOF: Bool) throws {
+        let caps = deprecateEOF ? Self.serverCaps : Self.serverCaps.subtracting(.deprecateEOF)
+        let rows: [[MySQLValue]] = [[.int(1), .string("x")], [.null, .string("")], [.int(-5), .null]]
+        for binary in [false, true] {
+            var copied = Self.authenticated(caps: caps)
+            var inPlace = Self.authenticated(caps: caps)
+            for round in 0..<2 {  // the second round matches the remembered column definitions
+                let statement = MySQLPreparedStatement(id: 1, sql: "SELECT a, b", parameters: [], columns: [Self.columnA, Self.columnB], connectionID: 0)
+                let command: Machine.Command = binary ? .execute(statement, []) : .query("SELECT a, b")
+                _ = copied.startCommand(command)
+                _ = inPlace.startCommand(command)
+                let payloads = Self.resultSet(rows: rows, deprecateEOF: deprecateEOF, binary: binary)
+                let expected = Self.feed(&copied, payloads)
+                let actual = Self.feedInPlace(&inPlace, payloads)
+                #expect(actual == expected, "binary: \(binary), round \(round)")
+                guard case let .complete(.result(result), _)? = actual.last else {
+                    Issue.record("binary: \(binary), round \(round): expected a result, got \(actual)")
+                    return
+                }
+                #expect(result.rows == rows)
+            }
+        }
+
+        // A row one byte short: both fail the connection with the same error.
+        var copied = Self.authenticated(caps: caps)
+        var inPlace = Self.authenticated(caps: caps)
+        _ = copied.startCommand(.query("SELECT a, b"))
+        _ = inPlace.startCommand(.query("SELECT a, b"))
+        var payloads = Self.resultSet(rows: [[.int(12345), .string("truncated")]], deprecateEOF: deprecateEOF)
+        let rowIndex = payloads.count - 2
+        payloads[rowIndex].removeLast()
+        let expected = Self.feed(&copied, Array(payloads[...rowIndex]))
+        let actual = Self.feedInPlace(&inPlace, Array(payloads[...rowIndex]))
+        guard case let .closeConnection(.protocolViolation(.decoding(_, error)))? = actual.last else {
+            Issue.record("expected a decoding failure, got \(String(describing: actual.last))")
+            return
+        }
+        #expect(actual == expected)
+        #expect(error.description.contains("at offset"), "\(error)")
+    }
+
     /// Column definitions are reused only when their bytes repeat at the same position.
     @Test func repeatedQueriesDecodeChangedColumnDefinitions() throws {
         var machine = Self.authenticated()
