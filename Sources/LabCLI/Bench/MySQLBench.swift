@@ -255,9 +255,14 @@ struct MySQLBench: AsyncParsableCommand {
         let connection = try await MySQLConnection.connect(configuration, eventLoop: eventLoop)
         let statement = try await connection.prepare("SELECT v FROM bench_kv WHERE id = ?")
         let rows = self.rows
+        // One parameter array whose value is replaced per execute, as the C peer binds one
+        // MYSQL_BIND and rewrites its buffer: the connection keeps no reference once execute
+        // returns, so the array is unique again and needs no allocation per call.
+        var parameters: [MySQLValue] = [.null]
         let measured = try await timed(seconds: seconds) { n in
             let id = n % rows + 1
-            let result = try await connection.execute(statement, [.int(Int64(id))])
+            parameters[0] = .int(Int64(id))
+            let result = try await connection.execute(statement, parameters)
             guard result.rows.count == 1, !result.rows[0][0].isNull else { throw MySQLPeer.Failure("row \(id) missing") }
         }
         try await connection.close(statement)

@@ -55,7 +55,11 @@ public struct ByteWriter: Sendable {
 
     @inlinable
     public mutating func writeString(_ string: String) {
-        bytes.append(contentsOf: string.utf8)
+        // Through the string's contiguous UTF-8 (a copy only for a bridged or lazy string):
+        // one memcpy, where appending the UTF8View goes element-wise through its iterator
+        // whenever the generic fast path does not apply.
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// One byte below 128 (lengths, counts and deltas usually are) inline at the call site;
