@@ -512,7 +512,7 @@ public struct MySQLConnectionStateMachine: Sendable {
         let header: UInt8? = length > 0 ? bytes[start] : nil
         switch resultReading.phase {
         case .first:
-            if header == 0xff { return try commandFailed(Array(bytes[start..<end])) }
+            if ERRPacket.isERR(bytes, from: start, to: end) { return try commandFailed(Array(bytes[start..<end])) }
             if header == 0x00 {
                 let ok = try protocolCall(payloadAt: start) { () throws(MySQLProtocolError) in try OKPacket.decode(bytes, from: start, to: end, capabilities: capabilities) }
                 return finishResultSet(ok: ok)
@@ -563,7 +563,7 @@ public struct MySQLConnectionStateMachine: Sendable {
             }
             return .none
         case .columnsEOF:
-            guard header == 0xfe && length < 9 else {
+            guard EOFPacket.isEOF(bytes, from: start, to: end) else {
                 throw .protocolViolation(.unexpectedPacket(state: "waiting for the EOF after column definitions", firstByte: header, length: length))
             }
             resultReading.phase = .rows
@@ -578,7 +578,7 @@ public struct MySQLConnectionStateMachine: Sendable {
                 let eof = try protocolCall { () throws(MySQLProtocolError) in try EOFPacket.decode(Array(bytes[start..<end])) }
                 return finishResultSet(ok: OKPacket(header: 0xfe, statusFlags: eof.statusFlags, warnings: eof.warnings))
             }
-            if header == 0xff { return try commandFailed(Array(bytes[start..<end])) }
+            if ERRPacket.isERR(bytes, from: start, to: end) { return try commandFailed(Array(bytes[start..<end])) }
             let row: [MySQLValue]
             if resultReading.binary {
                 row = try protocolCall(payloadAt: start) { () throws(MySQLProtocolError) in

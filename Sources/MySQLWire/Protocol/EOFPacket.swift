@@ -12,7 +12,12 @@ public struct EOFPacket: Sendable, Hashable {
     }
 
     public static func isEOF(_ payload: [UInt8]) -> Bool {
-        payload.first == 0xfe && payload.count < 9
+        isEOF(payload, from: 0, to: payload.count)
+    }
+
+    /// `isEOF` for the payload `bytes[start..<end]` (a packet where it was received).
+    public static func isEOF(_ bytes: [UInt8], from start: Int, to end: Int) -> Bool {
+        start < end && bytes[start] == 0xfe && end - start < 9
     }
 
     public func encode(into writer: inout ByteWriter) {

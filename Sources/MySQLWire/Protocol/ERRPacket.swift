@@ -6,7 +6,10 @@ public struct ERRPacket: Sendable, Hashable {
 
     public init(_ error: MySQLServerError) { self.error = error }
 
-    public static func isERR(_ payload: [UInt8]) -> Bool { payload.first == 0xff }
+    public static func isERR(_ payload: [UInt8]) -> Bool { isERR(payload, from: 0, to: payload.count) }
+
+    /// `isERR` for the payload `bytes[start..<end]` (a packet where it was received).
+    public static func isERR(_ bytes: [UInt8], from start: Int, to end: Int) -> Bool { start < end && bytes[start] == 0xff }
 
     public func encode(into writer: inout ByteWriter) {
         writer.writeUInt8(0xff)

@@ -124,16 +124,13 @@ public struct MySQLPacketDecoder: Sendable {
     /// Like `next(from:index:end:)`, without copying a one-frame payload out of `bytes`: the
     /// caller decodes it where it lies, and copies only what it keeps.
     public mutating func nextFrame(from bytes: [UInt8], index: inout Int, end: Int) throws(MySQLProtocolError) -> Frame? {
-        if !inPartial, end - index >= 4 {
-            let length = Int(bytes[index]) | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2]) << 16
-            if length < MySQLPacket.maxFrameLength {
-                if length > maxPayloadSize { throw .payloadTooLarge(size: length, limit: maxPayloadSize) }
-                guard end - index - 4 >= length else { return nil }
-                let sequence = bytes[index + 3]
-                let start = index + 4
-                index = start + length
-                return .inPlace(sequenceID: sequence, start: start, end: index)
-            }
+        if !inPartial, let length = Self.frameLength(in: bytes, at: index, end: end), length < MySQLPacket.maxFrameLength {
+            if length > maxPayloadSize { throw .payloadTooLarge(size: length, limit: maxPayloadSize) }
+            guard end - index - 4 >= length else { return nil }
+            let sequence = bytes[index + 3]
+            let start = index + 4
+            index = start + length
+            return .inPlace(sequenceID: sequence, start: start, end: index)
         }
         guard let packet = try next(from: bytes, index: &index, end: end) else { return nil }
         return .reassembled(packet)

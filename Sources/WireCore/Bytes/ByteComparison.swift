@@ -10,14 +10,7 @@ extension Array where Element == UInt8 {
     /// packet with a remembered one on every reply wants the word-at-a-time comparison.
     @inlinable
     public func hasSameBytes(as other: [UInt8]) -> Bool {
-        guard count == other.count else { return false }
-        return withUnsafeBufferPointer { mine in
-            other.withUnsafeBufferPointer { theirs in
-                // Empty, or the same storage: equal without comparing.
-                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress, mine != theirs else { return true }
-                return memcmp(mine, theirs, count) == 0
-            }
-        }
+        hasSameBytes(as: other, from: 0, to: other.count)
     }
 
     /// Whether `bytes[start..<end]` holds the same bytes as this array (a packet compared
@@ -28,7 +21,8 @@ extension Array where Element == UInt8 {
         guard count == end - start else { return false }
         return withUnsafeBufferPointer { mine in
             bytes.withUnsafeBufferPointer { theirs in
-                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress else { return true }
+                // Empty, or the same bytes in the same storage: equal without comparing.
+                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress, mine != theirs + start else { return true }
                 return memcmp(mine, theirs + start, count) == 0
             }
         }
